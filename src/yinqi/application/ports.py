@@ -1,0 +1,41 @@
+"""Ports: what the use cases need from the outside world, as Protocols.
+
+Use cases receive a unit of work and a clock; they never open connections or read the time.
+The concrete adapters live in `yinqi.adapters` and are wired in `yinqi.bootstrap`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from yinqi.domain.money import Money
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class Ledger(Protocol):
+    """The double-entry ledger, bound to the unit of work's transaction.
+
+    Posting amounts are signed: positive is a debit, negative a credit. Every posting set must sum
+    to zero per currency. Raises (codes): LEDGER_UNBALANCED, LEDGER_ACCOUNT_UNKNOWN,
+    LEDGER_CURRENCY_MISMATCH, INSUFFICIENT_FUNDS, LEDGER_IDEMPOTENCY_CONFLICT, ALREADY_REVERSED.
+    """
+
+    def ensure_account(self, *, code: str, currency: str, kind: str, allow_overdraft: bool = True,
+                       name: str = "") -> None: ...
+
+    def post(self, *, idempotency_key: str, postings: Sequence[tuple[str, Money]], memo: str,
+             actor: str, at: datetime, metadata: dict[str, Any] | None = None) -> int:
+        """Append one transaction; returns its sequence number. Same key + same content returns
+        the original sequence number; same key + other content raises the conflict error."""
+        ...
+
+    def reverse(self, *, seq: int, idempotency_key: str, actor: str, at: datetime, reason: str) -> int: ...
+
+    def balance(self, code: str) -> Money: ...
