@@ -1,0 +1,95 @@
+"""The unit of work: one database transaction that a use case commits whole or not at all.
+
+Every store a use case touches (orders, ledger, outbox, idempotency, statements) is bound to the
+same connection, so a state change, its ledger postings and the outbox row for its external
+effect commit together: nothing is lost and nothing is sent twice (the transactional outbox).
+Leaving the `with` block without `commit()` rolls back.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: Engine, *, ledger_key: bytes) -> None:
+        self._engine = engine
+        self._ledger_key = ledger_key
+        self._conn: Connection | None = None
+        self._stores: dict[str, Any] = {}
+        self.committed = False
+
+    # --- transaction ----------------------------------------------------------------------
+    def __enter__(self) -> SqlUnitOfWork:
+        self._conn = self._engine.connect()
+        self._conn.begin()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        assert self._conn is not None
+        try:
+            if self._conn.in_transaction():
+                self._conn.rollback()
+        finally:
+            self._conn.close()
+            self._conn = None
+            self._stores.clear()
+
+    def commit(self) -> None:
+        self.conn.commit()
+        self.committed = True
+        self.conn.begin()
+
+    def rollback(self) -> None:
+        self.conn.rollback()
+        self.conn.begin()
+
+    @property
+    def conn(self) -> Connection:
+        if self._conn is None:
+            raise RuntimeError("unit of work used outside its `with` block")
+        return self._conn
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    # --- stores, created on first use and bound to this transaction ------------------------
+    def _store(self, name: str, factory: Any) -> Any:
+        if name not in self._stores:
+            self._stores[name] = factory()
+        return self._stores[name]
+
+    @property
+    def ledger(self) -> Any:
+        from yinqi.adapters.db.ledger_store import SqlLedger
+
+        return self._store("ledger", lambda: SqlLedger(self.conn, hash_key=self._ledger_key))
+
+    @property
+    def orders(self) -> Any:
+        from yinqi.adapters.db.order_repository import SqlOrderRepository
+
+        return self._store("orders", lambda: SqlOrderRepository(self.conn))
+
+    @property
+    def outbox(self) -> Any:
+        from yinqi.adapters.db.outbox_store import SqlOutbox
+
+        return self._store("outbox", lambda: SqlOutbox(self.conn))
+
+    @property
+    def idempotency(self) -> Any:
+        from yinqi.adapters.db.idempotency_store import SqlIdempotencyStore
+
+        return self._store("idempotency", lambda: SqlIdempotencyStore(self.conn))
+
+    @property
+    def statements(self) -> Any:
+        from yinqi.adapters.db.statement_store import SqlStatementStore
+
+        return self._store("statements", lambda: SqlStatementStore(self.conn))
