@@ -20,6 +20,10 @@ class Settings(BaseModel):
     api_host: str = "127.0.0.1"
     api_port: int = 8400
     sandbox_bank_url: str = "https://127.0.0.1:8443"
+    sandbox_bank_ca: str = ""  # PEM of the sandbox bank's CA; default: <home>/bank/certs/ca.pem
+    company_id: str = "DEMO-CO"  # the initiating company until multi-company access lands
+    auto_release: bool = True  # approved orders go to the bank without a separate release step
+    pain001_version: str = "pain.001.001.09"
     auto_approve_limit_minor: int = 1_000_000  # demo rule: orders up to 10,000.00 pass with no person
     ledger_hash_key_file: str = "keys/ledger-hmac.key"
     poll_interval_ms: int = 500
@@ -27,6 +31,10 @@ class Settings(BaseModel):
     @property
     def db_url(self) -> str:
         return self.db or f"sqlite:///{self.home / 'yinqi.db'}"
+
+    @property
+    def bank_ca_file(self) -> Path:
+        return Path(self.sandbox_bank_ca) if self.sandbox_bank_ca else self.home / "bank" / "certs" / "ca.pem"
 
     def path(self, relative: str) -> Path:
         return self.home / relative

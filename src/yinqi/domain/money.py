@@ -162,4 +162,9 @@ def _to_decimal(amount: str | Decimal | int) -> Decimal:
         raise AmountInvalid(f"{amount!r} is not a decimal amount", rule="decimal_syntax", value=amount) from None
     if not value.is_finite():
         raise AmountInvalid(f"{amount!r} is not a finite amount", rule="finite", value=amount)
+    if value != 0 and value.adjusted() >= _MAX_DIGITS:
+        raise AmountInvalid(f"{amount!r} has more than {_MAX_DIGITS} digits", rule="max_digits", value=amount)
+    if value.as_tuple().exponent < -_MAX_DIGITS:  # type: ignore[operator]
+        raise AmountInvalid(f"{amount!r} has more than {_MAX_DIGITS} decimals", rule="max_decimals",
+                            value=amount)
     return value

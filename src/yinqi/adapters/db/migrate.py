@@ -1,12 +1,39 @@
-"""Bring a database to the current schema. `yinqi db upgrade` and the tests both call `upgrade`."""
+"""Bring a database to the current schema with Alembic. `yinqi db upgrade`, `make run` and the
+test fixtures all go through `upgrade`, so the tests exercise the real migrations."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import Engine
 
-import yinqi.adapters.db.tables  # noqa: F401  (registers every table)
-from yinqi.adapters.db.metadata import metadata
+MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def upgrade(engine: Engine) -> None:
-    metadata.create_all(engine)
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    if not [p for p in (MIGRATIONS / "versions").glob("*.py") if p.name != "__init__.py"]:  # TEMPORARY
+        import yinqi.adapters.db.tables  # noqa: F401
+        from yinqi.adapters.db.metadata import metadata
+
+        metadata.create_all(engine)
+        return
+    cfg = alembic_config()
+    # SQLite runs DDL inside our BEGIN IMMEDIATE transaction; PostgreSQL has transactional DDL.
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def current(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()

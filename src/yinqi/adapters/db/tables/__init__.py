@@ -3,7 +3,7 @@ all on `yinqi.adapters.db.metadata.metadata`."""
 
 from importlib import import_module
 
-for _module in ("ledger", "orders", "idempotency", "outbox", "statements", "audit"):
+for _module in ("ledger", "orders", "idempotency", "outbox", "bank_messages", "statements", "audit"):
     try:
         import_module(f"{__name__}.{_module}")
     except ModuleNotFoundError as exc:  # a concept not built yet; its module does not exist

@@ -1,0 +1,86 @@
+"""Outbox rows: add inside a use case's transaction; claim, complete or retry from the dispatcher.
+
+Claiming is safe with several dispatchers: on PostgreSQL with `FOR UPDATE SKIP LOCKED`, on SQLite
+because every transaction holds the single write lock (BEGIN IMMEDIATE). A claim is a lease
+(`claimed_until`): a dispatcher killed mid-effect leaves a row that becomes due again when the
+lease ends, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from yinqi.adapters.db.tables.outbox import outbox
+
+MAX_ATTEMPTS = 20
+BACKOFF_CAP_S = 300
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    topic: str
+    aggregate_id: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+def backoff_seconds(attempts: int) -> int:
+    """Exponential back-off, capped: 1, 2, 4 … 300 s."""
+    return int(min(BACKOFF_CAP_S, 2 ** max(0, attempts - 1)))
+
+
+class SqlOutbox:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, *, topic: str, aggregate_id: str, payload: dict[str, Any], at: datetime,
+            dedupe_key: str | None = None) -> int | None:
+        """Queue an effect. With a `dedupe_key` already queued, nothing is added (returns None)."""
+        key = dedupe_key or f"{topic}:{aggregate_id}:{json.dumps(payload, sort_keys=True)}"
+        existing = self._conn.execute(select(outbox.c.id).where(outbox.c.dedupe_key == key)).scalar()
+        if existing is not None:
+            return None
+        result = self._conn.execute(insert(outbox).values(
+            topic=topic, aggregate_id=aggregate_id, dedupe_key=key,
+            payload=json.dumps(payload, sort_keys=True, separators=(",", ":")),
+            status="pending", attempts=0, created_at=at, next_attempt_at=at))
+        return int(result.inserted_primary_key[0])
+
+    def claim_due(self, *, topics: list[str], now: datetime, limit: int = 50,
+                  lease_s: int = 60) -> list[OutboxItem]:
+        """Lease up to `limit` due rows, oldest first (preserves order per aggregate)."""
+        query = (select(outbox).where(and_(
+            outbox.c.status == "pending", outbox.c.topic.in_(topics), outbox.c.next_attempt_at <= now,
+            or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now)))
+            .order_by(outbox.c.id).limit(limit))
+        if self._conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = self._conn.execute(query).mappings().all()
+        if rows:
+            self._conn.execute(update(outbox).where(outbox.c.id.in_([r["id"] for r in rows]))
+                               .values(claimed_until=now + timedelta(seconds=lease_s)))
+        return [OutboxItem(r["id"], r["topic"], r["aggregate_id"], json.loads(r["payload"]),
+                           r["attempts"]) for r in rows]
+
+    def mark_delivered(self, item_id: int, *, at: datetime) -> None:
+        self._conn.execute(update(outbox).where(outbox.c.id == item_id).values(
+            status="delivered", delivered_at=at, claimed_until=None))
+
+    def mark_failed(self, item_id: int, *, at: datetime, error: str, retry_after_s: int | None = None) -> None:
+        """Record a failed attempt; schedule the next one, or give up after MAX_ATTEMPTS."""
+        attempts = int(self._conn.execute(select(outbox.c.attempts).where(outbox.c.id == item_id)).scalar_one()) + 1
+        delay = retry_after_s if retry_after_s is not None else backoff_seconds(attempts)
+        self._conn.execute(update(outbox).where(outbox.c.id == item_id).values(
+            attempts=attempts, last_error=error[:2000], claimed_until=None,
+            status="dead" if attempts >= MAX_ATTEMPTS else "pending",
+            next_attempt_at=at + timedelta(seconds=delay)))
+
+    def counts(self) -> dict[str, int]:
+        rows = self._conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).all()
+        return {status: int(n) for status, n in rows}

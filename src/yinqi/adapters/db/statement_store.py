@@ -1,0 +1,140 @@
+"""Store imported statements idempotently and record which entry settled which order."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Connection, insert, select
+
+from yinqi.adapters.db.tables.statements import (
+    bank_statement_entries,
+    bank_statements,
+    reconciliation_matches,
+)
+from yinqi.adapters.iso20022.model import Statement, StatementEntry
+from yinqi.domain.currency import Currency, UnknownCurrency
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    id: int
+    amount: Decimal
+    amount_minor: int | None
+    currency: str
+    status: str
+    value_date: date | None
+    end_to_end_ids: tuple[str, ...]
+    bank_reference: str | None
+    remittance: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    statement_pk: int
+    duplicate: bool
+    entries: tuple[StoredEntry, ...]
+
+
+def account_key(statement: Statement) -> str:
+    return statement.account.iban or statement.account.other_id or "unknown"
+
+
+def exact_minor(amount: Decimal, currency: str) -> int | None:
+    """Minor units when the amount fits the currency's exponent exactly, else None (flagged)."""
+    try:
+        exponent = Currency.of(currency).exponent
+    except UnknownCurrency:
+        return None
+    scaled = amount.scaleb(exponent)
+    return int(scaled) if scaled == scaled.to_integral_value() else None
+
+
+class SqlStatementStore:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def import_statement(self, statement: Statement, *, fmt: str, source_sha256: str,
+                         at: datetime) -> ImportResult:
+        """Store one statement; if (account, id) is already stored, return it as a duplicate."""
+        account = account_key(statement)
+        existing = self._conn.execute(select(bank_statements.c.id).where(
+            bank_statements.c.account == account,
+            bank_statements.c.statement_id == statement.id)).scalar()
+        if existing is not None:
+            return ImportResult(int(existing), True, self.entries(int(existing)))
+        closing = statement.closing_balance
+        pk = self._conn.execute(insert(bank_statements).values(
+            account=account, statement_id=statement.id, format=fmt,
+            currency=statement.account.currency or (closing.currency if closing else None),
+            opening_amount=_text(statement.opening_balance.amount) if statement.opening_balance else None,
+            closing_amount=_text(closing.amount) if closing else None,
+            closing_date=closing.date if closing else None, source_sha256=source_sha256,
+            warnings=json.dumps(list(statement.warnings)), imported_at=at)).inserted_primary_key[0]
+        rows = [_entry_row(int(pk), n, e) for n, e in enumerate(statement.entries, start=1)]
+        if rows:
+            self._conn.execute(insert(bank_statement_entries), rows)
+        return ImportResult(int(pk), False, self.entries(int(pk)))
+
+    def entries(self, statement_pk: int) -> tuple[StoredEntry, ...]:
+        rows = self._conn.execute(select(bank_statement_entries).where(
+            bank_statement_entries.c.statement_pk == statement_pk)
+            .order_by(bank_statement_entries.c.line_no)).mappings()
+        return tuple(_stored(r) for r in rows)
+
+    def unmatched_entries(self, *, limit: int = 10_000) -> tuple[StoredEntry, ...]:
+        matched = select(reconciliation_matches.c.entry_id)
+        rows = self._conn.execute(select(bank_statement_entries)
+                                  .where(bank_statement_entries.c.id.not_in(matched))
+                                  .order_by(bank_statement_entries.c.id).limit(limit)).mappings()
+        return tuple(_stored(r) for r in rows)
+
+    def is_matched(self, entry_id: int) -> bool:
+        return self._conn.execute(select(reconciliation_matches.c.id).where(
+            reconciliation_matches.c.entry_id == entry_id)).scalar() is not None
+
+    def order_is_matched(self, order_id: str) -> bool:
+        return self._conn.execute(select(reconciliation_matches.c.id).where(
+            reconciliation_matches.c.order_id == order_id)).scalar() is not None
+
+    def record_match(self, *, entry_id: int, order_id: str, rule: str, confidence: str,
+                     at: datetime, actor: str) -> None:
+        self._conn.execute(insert(reconciliation_matches).values(
+            entry_id=entry_id, order_id=order_id, rule=rule, confidence=confidence,
+            matched_at=at, matched_by=actor))
+
+    def match_for_order(self, order_id: str) -> dict[str, object] | None:
+        row = self._conn.execute(
+            select(reconciliation_matches, bank_statement_entries.c.bank_reference,
+                   bank_statements.c.statement_id)
+            .join(bank_statement_entries, bank_statement_entries.c.id == reconciliation_matches.c.entry_id)
+            .join(bank_statements, bank_statements.c.id == bank_statement_entries.c.statement_pk)
+            .where(reconciliation_matches.c.order_id == order_id)).mappings().first()
+        return dict(row) if row else None
+
+    def list_statements(self, *, limit: int = 100) -> list[dict[str, object]]:
+        rows = self._conn.execute(select(bank_statements).order_by(bank_statements.c.id.desc())
+                                  .limit(limit)).mappings()
+        return [dict(r) for r in rows]
+
+
+def _text(amount: Decimal) -> str:
+    return f"{amount:f}"
+
+
+def _entry_row(statement_pk: int, line_no: int, e: StatementEntry) -> dict[str, object]:
+    return {"statement_pk": statement_pk, "line_no": line_no, "amount": _text(e.amount),
+            "amount_minor": exact_minor(e.amount, e.currency), "currency": e.currency,
+            "status": e.status, "booking_date": e.booking_date, "value_date": e.value_date,
+            "bank_reference": e.bank_reference, "end_to_end_ids": json.dumps(list(e.end_to_end_ids)),
+            "counterparty_name": e.counterparty_name, "remittance": e.remittance}
+
+
+def _stored(r: object) -> StoredEntry:
+    m = dict(r)  # type: ignore[call-overload]
+    return StoredEntry(id=int(m["id"]), amount=Decimal(m["amount"]), amount_minor=m["amount_minor"],
+                       currency=m["currency"], status=m["status"], value_date=m["value_date"],
+                       end_to_end_ids=tuple(json.loads(m["end_to_end_ids"])),
+                       bank_reference=m["bank_reference"], remittance=m["remittance"])

@@ -1,0 +1,48 @@
+"""Composition root: the only module that names concrete adapters and wires them together.
+
+Entry points (API, console, CLI, workers) ask for a `Hub` and use its ports; nothing else builds
+engines, connectors or key material.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from yinqi.adapters.clock import SystemClock
+from yinqi.adapters.crypto.keys import load_or_create_secret
+from yinqi.adapters.db.engine import make_engine
+from yinqi.adapters.db.uow import SqlUnitOfWork
+from yinqi.application.ports import Clock
+from yinqi.config import Settings
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    ledger_key: bytes
+    connectors: dict[str, Any] = field(default_factory=dict)
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, ledger_key=self.ledger_key)
+
+    def connector(self, bank_id: str = "SANDBOX") -> Any:
+        if bank_id not in self.connectors:
+            self.connectors[bank_id] = _sandbox_connector(self.settings)
+        return self.connectors[bank_id]
+
+
+def build_hub(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None) -> Hub:
+    return Hub(settings=settings, engine=engine or make_engine(settings.db_url),
+               clock=clock or SystemClock(),
+               ledger_key=load_or_create_secret(settings.path(settings.ledger_hash_key_file)))
+
+
+def _sandbox_connector(settings: Settings) -> Any:
+    from yinqi.adapters.banks.sandbox import SandboxBankConnector
+
+    return SandboxBankConnector(settings.sandbox_bank_url, settings.bank_ca_file)
