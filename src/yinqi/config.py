@@ -1,7 +1,8 @@
 """Configuration: `yinqi.toml` in YINQI_HOME (or the working directory), then the environment.
 
-Precedence, lowest to highest: built-in defaults, `yinqi.toml`, environment (`YINQI_*`), command
-line (`--db`). YINQI_HOME is the data folder: keys, certificates, checkpoints, file inbox/outbox.
+Precedence, lowest to highest: built-in defaults, `yinqi.toml`, environment (`YINQI_<FIELD>`,
+e.g. `YINQI_DB`, `YINQI_API_PORT`, `YINQI_SANDBOX_BANK_URL`), command line (`--db`). YINQI_HOME is the data folder: keys,
+certificates, checkpoints, file inbox/outbox.
 """
 
 from __future__ import annotations
@@ -14,6 +15,26 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 
+class CompanyAccount(BaseModel):
+    """One of the company's own bank accounts that the hub pays from."""
+
+    name: str
+    currency: str
+    iban: str | None = None
+    number: str | None = None  # Chinese domestic account number (with `cnaps`)
+    cnaps: str | None = None
+    bic: str | None = None
+    bank_id: str = "SANDBOX"
+
+    @property
+    def key(self) -> str:
+        return self.iban or f"{self.number}@{self.cnaps}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} · {self.iban or self.number} · {self.currency}"
+
+
 class Settings(BaseModel):
     home: Path = Field(default_factory=lambda: Path(os.environ.get("YINQI_HOME", "var/home")).resolve())
     db: str = ""
@@ -24,6 +45,7 @@ class Settings(BaseModel):
     company_id: str = "DEMO-CO"  # the initiating company until multi-company access lands
     auto_release: bool = True  # approved orders go to the bank without a separate release step
     pain001_version: str = "pain.001.001.09"
+    accounts: list[CompanyAccount] = Field(default_factory=list)
     auto_approve_limit_minor: int = 1_000_000  # demo rule: orders up to 10,000.00 pass with no person
     ledger_hash_key_file: str = "keys/ledger-hmac.key"
     poll_interval_ms: int = 500
@@ -47,9 +69,10 @@ def load_settings(*, db: str | None = None, home: str | Path | None = None) -> S
         if candidate.is_file():
             values.update(tomllib.loads(candidate.read_text()).get("yinqi", {}))
             break
-    env_db = os.environ.get("YINQI_DB")
-    if env_db:
-        values["db"] = env_db
+    for name in Settings.model_fields:
+        env_value = os.environ.get(f"YINQI_{name.upper()}")
+        if env_value is not None and name != "home":
+            values[name] = env_value
     if db:
         values["db"] = db
     values["home"] = home_path

@@ -25,8 +25,19 @@ def test_reimporting_the_same_statement_is_a_no_op(engine: Engine) -> None:
     with engine.begin() as conn:
         second = SqlStatementStore(conn).import_statement(statement(["-10.00"]), fmt="camt.053.001.08",
                                                           source_sha256="a" * 64, at=T0)
-    assert not first.duplicate and second.duplicate
-    assert second.statement_pk == first.statement_pk and len(second.entries) == 1
+    assert not first.duplicate and len(first.entries) == 1
+    assert second.duplicate and second.statement_pk == first.statement_pk and second.entries == ()
+
+
+def test_a_grown_statement_adds_only_the_entries_not_seen_before(engine: Engine) -> None:
+    with engine.begin() as conn:
+        SqlStatementStore(conn).import_statement(statement(["-10.00"]), fmt="camt.053.001.08",
+                                                 source_sha256="a" * 64, at=T0)
+    with engine.begin() as conn:
+        grown = SqlStatementStore(conn).import_statement(statement(["-10.00", "-5.00"]),
+                                                         fmt="camt.053.001.08", source_sha256="d" * 64, at=T0)
+    assert not grown.duplicate and grown.skipped == 1
+    assert [(e.amount, e.bank_reference) for e in grown.entries] == [(Decimal("-5.00"), "REF1")]
 
 
 def test_amounts_beyond_the_currency_exponent_are_kept_as_written_without_minor_units(engine: Engine) -> None:

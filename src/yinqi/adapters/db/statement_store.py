@@ -34,8 +34,9 @@ class StoredEntry:
 @dataclass(frozen=True, slots=True)
 class ImportResult:
     statement_pk: int
-    duplicate: bool
-    entries: tuple[StoredEntry, ...]
+    duplicate: bool  # these exact bytes were imported before: nothing was stored
+    entries: tuple[StoredEntry, ...]  # the entries this import added (already-known lines skipped)
+    skipped: int = 0
 
 
 def account_key(statement: Statement) -> str:
@@ -58,13 +59,13 @@ class SqlStatementStore:
 
     def import_statement(self, statement: Statement, *, fmt: str, source_sha256: str,
                          at: datetime) -> ImportResult:
-        """Store one statement; if (account, id) is already stored, return it as a duplicate."""
+        """Store one statement version and the entries not seen before on this account."""
         account = account_key(statement)
         existing = self._conn.execute(select(bank_statements.c.id).where(
-            bank_statements.c.account == account,
-            bank_statements.c.statement_id == statement.id)).scalar()
+            bank_statements.c.account == account, bank_statements.c.statement_id == statement.id,
+            bank_statements.c.source_sha256 == source_sha256)).scalar()
         if existing is not None:
-            return ImportResult(int(existing), True, self.entries(int(existing)))
+            return ImportResult(int(existing), True, (), len(statement.entries))
         closing = statement.closing_balance
         pk = self._conn.execute(insert(bank_statements).values(
             account=account, statement_id=statement.id, format=fmt,
@@ -73,10 +74,20 @@ class SqlStatementStore:
             closing_amount=_text(closing.amount) if closing else None,
             closing_date=closing.date if closing else None, source_sha256=source_sha256,
             warnings=json.dumps(list(statement.warnings)), imported_at=at)).inserted_primary_key[0]
-        rows = [_entry_row(int(pk), n, e) for n, e in enumerate(statement.entries, start=1)]
-        if rows:
-            self._conn.execute(insert(bank_statement_entries), rows)
-        return ImportResult(int(pk), False, self.entries(int(pk)))
+        rows = [_entry_row(int(pk), account, statement.id, n, e)
+                for n, e in enumerate(statement.entries, start=1)]
+        known = self._known_keys(account, [str(r["dedupe_key"]) for r in rows])
+        fresh = [r for r in rows if r["dedupe_key"] not in known]
+        if fresh:
+            self._conn.execute(insert(bank_statement_entries), fresh)
+        return ImportResult(int(pk), False, self.entries(int(pk)), len(rows) - len(fresh))
+
+    def _known_keys(self, account: str, keys: list[str]) -> set[str]:
+        if not keys:
+            return set()
+        rows = self._conn.execute(select(bank_statement_entries.c.dedupe_key).where(
+            bank_statement_entries.c.account == account, bank_statement_entries.c.dedupe_key.in_(keys)))
+        return {r[0] for r in rows}
 
     def entries(self, statement_pk: int) -> tuple[StoredEntry, ...]:
         rows = self._conn.execute(select(bank_statement_entries).where(
@@ -124,8 +135,11 @@ def _text(amount: Decimal) -> str:
     return f"{amount:f}"
 
 
-def _entry_row(statement_pk: int, line_no: int, e: StatementEntry) -> dict[str, object]:
-    return {"statement_pk": statement_pk, "line_no": line_no, "amount": _text(e.amount),
+def _entry_row(statement_pk: int, account: str, statement_id: str, line_no: int,
+               e: StatementEntry) -> dict[str, object]:
+    dedupe_key = f"ref:{e.bank_reference}" if e.bank_reference else f"line:{statement_id}#{line_no}"
+    return {"statement_pk": statement_pk, "line_no": line_no, "account": account,
+            "dedupe_key": dedupe_key[:120], "amount": _text(e.amount),
             "amount_minor": exact_minor(e.amount, e.currency), "currency": e.currency,
             "status": e.status, "booking_date": e.booking_date, "value_date": e.value_date,
             "bank_reference": e.bank_reference, "end_to_end_ids": json.dumps(list(e.end_to_end_ids)),

@@ -3,11 +3,15 @@
 Every store a use case touches (orders, ledger, outbox, idempotency, statements) is bound to the
 same connection, so a state change, its ledger postings and the outbox row for its external
 effect commit together: nothing is lost and nothing is sent twice (the transactional outbox).
-Leaving the `with` block without `commit()` rolls back.
+Leaving the `with` block without `commit()` rolls back. Use cases commit themselves; a step that
+composes several of them (a status report touching many orders) wraps them in `atomic()`, inside
+which their commits are deferred to the one the composing step makes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -20,6 +24,7 @@ class SqlUnitOfWork:
         self._ledger_key = ledger_key
         self._conn: Connection | None = None
         self._stores: dict[str, Any] = {}
+        self._atomic_depth = 0
         self.committed = False
 
     # --- transaction ----------------------------------------------------------------------
@@ -39,7 +44,18 @@ class SqlUnitOfWork:
             self._conn = None
             self._stores.clear()
 
+    @contextmanager
+    def atomic(self) -> Iterator[SqlUnitOfWork]:
+        """Defer every commit made inside to the caller's own `commit()` after the block."""
+        self._atomic_depth += 1
+        try:
+            yield self
+        finally:
+            self._atomic_depth -= 1
+
     def commit(self) -> None:
+        if self._atomic_depth:
+            return
         self.conn.commit()
         self.committed = True
         self.conn.begin()
@@ -87,6 +103,12 @@ class SqlUnitOfWork:
         from yinqi.adapters.db.idempotency_store import SqlIdempotencyStore
 
         return self._store("idempotency", lambda: SqlIdempotencyStore(self.conn))
+
+    @property
+    def bank_messages(self) -> Any:
+        from yinqi.adapters.db.bank_message_store import SqlBankMessageStore
+
+        return self._store("bank_messages", lambda: SqlBankMessageStore(self.conn))
 
     @property
     def statements(self) -> Any:

@@ -1,7 +1,10 @@
 """Imported bank statements, their entries, and reconciliation matches.
 
-A statement is identified by (account, statement id): re-importing it is a no-op. Entries keep the
-amount as the bank wrote it (text) and, where it fits the currency exponent, in minor units.
+Each distinct file version of a statement is stored once ((account, statement id, file hash) is
+unique): re-importing the same bytes is a no-op. Banks re-send a day's statement as it grows
+(intraday), so entries are deduplicated on their own: (account, bank reference), or the line
+position when the bank gives no reference. Entries keep the amount as the bank wrote it (text)
+and, where it fits the currency exponent, in minor units.
 Matches live in their own append-only table; `entry_id` is unique so one bank line can never pay
 two orders.
 """
@@ -37,7 +40,7 @@ bank_statements = Table(
     Column("source_sha256", String(64), nullable=False),
     Column("warnings", Text, nullable=False),
     Column("imported_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("account", "statement_id", name="uq_bank_statements_account_stmt"),
+    UniqueConstraint("account", "statement_id", "source_sha256", name="uq_bank_statements_version"),
 )
 
 bank_statement_entries = Table(
@@ -46,6 +49,8 @@ bank_statement_entries = Table(
     Column("id", _id, primary_key=True, autoincrement=True),
     Column("statement_pk", _id, ForeignKey("bank_statements.id"), nullable=False),
     Column("line_no", Integer, nullable=False),
+    Column("account", String(64), nullable=False),
+    Column("dedupe_key", String(120), nullable=False),
     Column("amount", String(40), nullable=False),
     Column("amount_minor", BigInteger, nullable=True),
     Column("currency", String(3), nullable=False),
@@ -57,6 +62,7 @@ bank_statement_entries = Table(
     Column("counterparty_name", Text, nullable=True),
     Column("remittance", Text, nullable=True),
     UniqueConstraint("statement_pk", "line_no", name="uq_bank_statement_entries_line"),
+    UniqueConstraint("account", "dedupe_key", name="uq_bank_statement_entries_dedupe"),
 )
 
 reconciliation_matches = Table(

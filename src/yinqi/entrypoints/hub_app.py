@@ -1,0 +1,32 @@
+"""The hub's one ASGI application: REST API, web console, static files, health and metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.responses import Response
+
+from yinqi.bootstrap import Hub
+from yinqi.entrypoints.api.app import create_app
+from yinqi.entrypoints.web.console import build_router
+
+STATIC = Path(__file__).parent / "web" / "static"
+
+
+def build_app(hub: Hub) -> FastAPI:
+    app = create_app(engine=hub.engine, settings=hub.settings, clock=hub.clock, hub=hub)
+    app.include_router(build_router(hub))
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

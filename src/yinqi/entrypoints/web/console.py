@@ -1,0 +1,183 @@
+"""The web console: server-rendered pages over the same use cases as the API.
+
+Forms are protected by a double-submit CSRF token (a random value in a SameSite=Strict, HttpOnly
+cookie that must equal the form's hidden field, compared in constant time); no state changes on
+GET. Sign-in, sessions bound to users and roles arrive with the identity issue; until then the
+console acts as one demo operator, which the README says.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from yinqi.application import orders as order_cases
+from yinqi.bootstrap import Hub
+from yinqi.domain.orders.commands import AccountInput, CreateOrder, PayeeInput, PayerInput
+from yinqi.domain.orders.order import PaymentOrder
+from yinqi.domain.problems import DomainError, ValidationFailed
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+CSRF_COOKIE = "yinqi_csrf"
+CONSOLE_USER = "demo-operator"
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def order_view(o: PaymentOrder) -> dict[str, Any]:
+    return {"id": o.id, "serial": o.serial.value, "payee_name": o.payee.name, "payee_account": o.payee.account.masked,
+            "payee_bank": o.payee.bic.value if o.payee.bic else o.payee.account.bank_code,
+            "payer_name": o.payer.name, "payer_account": o.payer.account.masked,
+            "amount": o.amount.format(), "currency": o.amount.currency,
+            "execution_date": o.requested_execution_date.isoformat(), "state": o.state.value,
+            "end_to_end_id": o.end_to_end_id.value, "remittance": o.remittance_info,
+            "created_at": o.created_at.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def _postings(uow: Any, order_id: str) -> list[dict[str, Any]]:
+    rows = []
+    for step in ("reserve", "unreserve", "settle"):
+        recorded = uow.ledger.find_by_key(f"order:{order_id}:{step}")
+        if recorded is None:
+            continue
+        for p in recorded.entry.postings:
+            rows.append({"seq": recorded.seq, "memo": recorded.entry.memo, "account": p.account,
+                         "debit": p.amount.format() if p.amount.minor > 0 else "",
+                         "credit": (-p.amount).format() if p.amount.minor < 0 else ""})
+    return rows
+
+
+def build_router(hub: Hub) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+        return TEMPLATES.TemplateResponse(request, name, context, status_code=status, headers=NO_STORE)
+
+    @router.get("/")
+    def index() -> RedirectResponse:
+        return RedirectResponse("/orders", status_code=303)
+
+    @router.get("/orders", response_class=HTMLResponse)
+    def orders_page(request: Request, state: str | None = None) -> HTMLResponse:
+        with hub.uow() as uow:
+            orders = uow.orders.list(state=state, limit=200)
+        counts: dict[str, int] = {}
+        for o in orders:
+            counts[o.state.value] = counts.get(o.state.value, 0) + 1
+        return render(request, "orders.html", {"section": "orders", "orders": [order_view(o) for o in orders],
+                                               "counts": sorted(counts.items())})
+
+    @router.get("/orders/new", response_class=HTMLResponse)
+    def new_order_page(request: Request) -> HTMLResponse:
+        return _form(request, render, hub, form=_default_form(hub), problems=[])
+
+    @router.post("/orders/new")
+    def create_from_form(request: Request, csrf_token: str = Form(""), idempotency_key: str = Form(""),
+                         serial: str = Form(""), payer_account: str = Form(""), payee_name: str = Form(""),
+                         payee_iban: str = Form(""), payee_bic: str = Form(""), payee_country: str = Form(""),
+                         amount: str = Form(""), currency: str = Form(""), execution_date: str = Form(""),
+                         remittance: str = Form("")) -> Response:
+        _check_csrf(request, csrf_token)
+        form = {"serial": serial, "payer_account": payer_account, "payee_name": payee_name, "payee_iban": payee_iban,
+                "payee_bic": payee_bic, "payee_country": payee_country, "amount": amount, "currency": currency,
+                "execution_date": execution_date, "remittance": remittance}
+        try:
+            order = _create(hub, form)
+        except ValidationFailed as exc:
+            return _form(request, render, hub, form=form, problems=[p.as_dict() for p in exc.problems], status=422)
+        except DomainError as exc:
+            return _form(request, render, hub, form=form, problems=[exc.as_problem().as_dict()], status=422)
+        return RedirectResponse(f"/orders/{order.id}", status_code=303)
+
+    @router.get("/orders/{order_id}", response_class=HTMLResponse)
+    def order_page(request: Request, order_id: str) -> HTMLResponse:
+        with hub.uow() as uow:
+            try:
+                order = uow.orders.get(order_id)
+            except DomainError:
+                raise HTTPException(404, "no such payment order") from None
+            events = [{"seq": e.seq, "from_state": e.from_state.value if e.from_state else None,
+                       "to_state": e.to_state.value, "actor": e.actor, "reason": e.reason,
+                       "at": e.at.strftime("%Y-%m-%d %H:%M:%S")} for e in uow.orders.events(order_id)]
+            bank = uow.bank_messages.item_for_order(order_id)
+            match = uow.statements.match_for_order(order_id)
+            postings = _postings(uow, order_id)
+        return render(request, "order.html", {"section": "orders", "o": order_view(order), "events": events,
+                                              "bank": bank, "match": match, "postings": postings})
+
+    @router.get("/ledger", response_class=HTMLResponse)
+    def ledger_page(request: Request) -> HTMLResponse:
+        with hub.uow() as uow:
+            balances = uow.ledger.balances()
+            trial = uow.ledger.trial_balance()
+            head = uow.ledger.head() if hasattr(uow.ledger, "head") else None
+        rows = [{"account": code, "kind": code.split(":", 1)[0], "currency": m.currency, "balance": m.format()}
+                for code, m in sorted(balances.items())]
+        chain = {"count": head[0] if head else "?", "head": head[1].hex()[:16] + "…" if head else "?"}
+        return render(request, "ledger.html", {"section": "ledger", "balances": rows, "chain": chain,
+                                               "trial": sorted(trial.items())})
+
+    @router.get("/statements", response_class=HTMLResponse)
+    def statements_page(request: Request) -> HTMLResponse:
+        with hub.uow() as uow:
+            statements = uow.statements.list_statements()
+        return render(request, "statements.html", {"section": "statements", "statements": statements})
+
+    return router
+
+
+def _default_form(hub: Hub) -> dict[str, str]:
+    first = hub.settings.accounts[0] if hub.settings.accounts else None
+    return {"serial": f"WEB-{uuid.uuid4().hex[:8].upper()}", "payer_account": first.key if first else "",
+            "payee_name": "", "payee_iban": "", "payee_bic": "", "payee_country": "",
+            "amount": "", "currency": first.currency if first else "EUR",
+            "execution_date": hub.clock.now().date().isoformat(), "remittance": ""}
+
+
+def _form(request: Request, render: Any, hub: Hub, *, form: dict[str, str], problems: list[dict[str, Any]],
+          status: int = 200) -> HTMLResponse:
+    token = secrets.token_urlsafe(32)
+    accounts = [{"account": a.key, "label": a.label} for a in hub.settings.accounts]
+    response: HTMLResponse = render(request, "new_order.html", {
+        "section": "new", "form": form, "problems": problems, "csrf_token": token, "payer_accounts": accounts,
+        "idempotency_key": uuid.uuid4().hex}, status)
+    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", path="/")
+    return response
+
+
+def _check_csrf(request: Request, submitted: str) -> None:
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not cookie or not submitted or not hmac.compare_digest(cookie.encode(), submitted.encode()):
+        raise HTTPException(403, "CSRF token missing or wrong: reload the form and submit again")
+
+
+def _create(hub: Hub, form: dict[str, str]) -> PaymentOrder:
+    account = next((a for a in hub.settings.accounts if a.key == form["payer_account"]), None)
+    if account is None:
+        raise ValidationFailed([DomainError("choose one of the company's accounts", where="payer_account",
+                                            rule="known_account").as_problem()])
+    try:
+        execution = date.fromisoformat(form["execution_date"])
+    except ValueError:
+        raise ValidationFailed([DomainError("not a date (YYYY-MM-DD)", where="execution_date",
+                                            rule="iso_date", value=form["execution_date"]).as_problem()]) from None
+    command = CreateOrder(
+        company_id=hub.settings.company_id, serial=form["serial"].strip(),
+        payer=PayerInput(name=account.name, account=AccountInput(iban=account.iban, number=account.number,
+                                                                 cnaps=account.cnaps),
+                         currency=account.currency, bic=account.bic),
+        payee=PayeeInput(name=form["payee_name"].strip(), account=AccountInput(iban=form["payee_iban"].strip()),
+                         country=form["payee_country"].strip().upper(), bic=form["payee_bic"].strip() or None),
+        amount=form["amount"].strip(), currency=form["currency"].strip().upper(), requested_execution_date=execution,
+        remittance_info=form["remittance"].strip() or None, source="console")
+    with hub.uow() as uow:
+        return order_cases.create_order(uow=uow, clock=hub.clock, actor=CONSOLE_USER, command=command,
+                                        auto_approve_limit_minor=hub.settings.auto_approve_limit_minor,
+                                        auto_release=hub.settings.auto_release)
