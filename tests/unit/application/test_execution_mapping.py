@@ -40,8 +40,10 @@ def test_a_group_of_orders_becomes_one_schema_valid_message_that_reads_back(vers
 
 
 def test_a_domestic_cny_order_carries_its_cnaps_code() -> None:
-    o = order("S3", "88.00", currency="CNY", payee_account=AccountInput(number="6217000010001234567", cnaps="105100000017"))
-    message = to_credit_transfer_message([o], message_id="MSG-2", created_at=AT, initiating_party="P", today=o.requested_execution_date)
+    domestic = AccountInput(number="6217000010001234567", cnaps="105100000017")
+    o = order("S3", "88.00", currency="CNY", payee_account=domestic)
+    message = to_credit_transfer_message([o], message_id="MSG-2", created_at=AT, initiating_party="P",
+                                         today=o.requested_execution_date)
     transfer = read_pain001(write_pain001(message)).payment_infos[0].transfers[0]
     assert transfer.creditor_account.other_id == "6217000010001234567"
     assert transfer.creditor_bank_code == "105100000017"
@@ -49,7 +51,8 @@ def test_a_domestic_cny_order_carries_its_cnaps_code() -> None:
 
 def test_a_past_execution_date_is_moved_to_today_not_sent_in_the_past() -> None:
     o = order("S4", "1.00", payee_account=AccountInput(iban="FR7630006000011234567890189"))
-    message = to_credit_transfer_message([o], message_id="M", created_at=AT, initiating_party="P", today=date(2026, 3, 9))
+    message = to_credit_transfer_message([o], message_id="M", created_at=AT, initiating_party="P",
+                                         today=date(2026, 3, 9))
     assert message.payment_infos[0].requested_execution_date == date(2026, 3, 9)
 
 
