@@ -15,7 +15,8 @@ from yinqi.adapters.clock import SystemClock
 from yinqi.adapters.crypto.keys import load_or_create_secret
 from yinqi.adapters.db.engine import make_engine
 from yinqi.adapters.db.uow import SqlUnitOfWork
-from yinqi.application.ports import Clock
+from yinqi.adapters.iso20022.codec import Iso20022Codec
+from yinqi.application.ports import Clock, MessageCodec
 from yinqi.config import Settings
 
 
@@ -25,6 +26,7 @@ class Hub:
     engine: Engine
     clock: Clock
     ledger_key: bytes
+    codec: MessageCodec = field(default_factory=Iso20022Codec)
     connectors: dict[str, Any] = field(default_factory=dict)
 
     def uow(self) -> SqlUnitOfWork:

@@ -20,7 +20,7 @@ from datetime import date
 from itertools import groupby
 from typing import Any
 
-from yinqi.adapters.iso20022.model import (
+from yinqi.domain.bank_messages import (
     AccountId,
     CreditTransfer,
     CreditTransferMessage,
@@ -29,7 +29,8 @@ from yinqi.adapters.iso20022.model import (
     StatusReport,
 )
 from yinqi.application import orders as order_cases
-from yinqi.application.ports import Clock
+from yinqi.application.bank_connector import BankRejectedMessage, BankTransportError, BankUnavailable
+from yinqi.application.ports import Clock, MessageCodec
 from yinqi.domain.orders.lifecycle import OrderState
 from yinqi.domain.orders.order import PaymentOrder
 from yinqi.domain.parties import AccountRef
@@ -57,14 +58,12 @@ def new_message_id(today: date) -> str:
 
 
 # --- 1. build ------------------------------------------------------------------------------
-def build_messages(*, uow_factory: UowFactory, clock: Clock, config: ExecutionConfig,
+def build_messages(*, uow_factory: UowFactory, clock: Clock, codec: MessageCodec, config: ExecutionConfig,
                    new_id: Callable[[date], str] = new_message_id) -> list[str]:
     """Turn released orders into stored, XSD-valid pain.001 messages queued for submission."""
-    from yinqi.adapters.iso20022.pain001_writer import write_pain001
-
     with uow_factory() as uow:
         with uow.atomic():
-            built = _build_in(uow, clock=clock, config=config, new_id=new_id, write=write_pain001)
+            built = _build_in(uow, clock=clock, config=config, new_id=new_id, write=codec.write_credit_transfers)
         uow.commit()
     return built
 
@@ -163,19 +162,18 @@ def _is_uuid(value: str) -> bool:
 
 
 # --- 2. submit ---------------------------------------------------------------------------------
-def submit_due(*, uow_factory: UowFactory, clock: Clock, connector_for: Callable[[str], Any],
-               limit: int = 20) -> int:
+def submit_due(*, uow_factory: UowFactory, clock: Clock, codec: MessageCodec,
+               connector_for: Callable[[str], Any], limit: int = 20) -> int:
     """Send queued messages; returns how many the bank acknowledged in this pass."""
     with uow_factory() as uow:
         claimed = uow.outbox.claim_due(topics=[SUBMIT_TOPIC], now=clock.now(), limit=limit, lease_s=120)
         uow.commit()
-    return sum(_submit_one(item, uow_factory=uow_factory, clock=clock, connector_for=connector_for)
+    return sum(_submit_one(item, uow_factory=uow_factory, clock=clock, codec=codec, connector_for=connector_for)
                for item in claimed)
 
 
-def _submit_one(item: Any, *, uow_factory: UowFactory, clock: Clock, connector_for: Callable[[str], Any]) -> int:
-    from yinqi.adapters.banks.connector import BankRejectedMessage, BankTransportError, BankUnavailable
-
+def _submit_one(item: Any, *, uow_factory: UowFactory, clock: Clock, codec: MessageCodec,
+                connector_for: Callable[[str], Any]) -> int:
     with uow_factory() as uow:
         message = uow.bank_messages.get(item.payload["message_id"])
     if message is None:  # cannot happen: message and outbox row commit together
@@ -189,7 +187,7 @@ def _submit_one(item: Any, *, uow_factory: UowFactory, clock: Clock, connector_f
         _record_failure(uow_factory, clock, item.id, f"{exc.code}: {exc.message}", None)
         return 0
     except BankRejectedMessage as exc:
-        _record_rejection(uow_factory, clock, item.id, message.message_id, exc)
+        _record_rejection(uow_factory, clock, codec, item.id, message.message_id, exc)
         return 0
     failpoint("outbox.dispatch.before_mark_sent")
     with uow_factory() as uow:
@@ -211,9 +209,10 @@ def _record_failure(uow_factory: UowFactory, clock: Clock, item_id: int, error: 
         uow.commit()
 
 
-def _record_rejection(uow_factory: UowFactory, clock: Clock, item_id: int, message_id: str, exc: Any) -> None:
+def _record_rejection(uow_factory: UowFactory, clock: Clock, codec: MessageCodec, item_id: int, message_id: str,
+                      exc: BankRejectedMessage) -> None:
     """The bank refused the whole file: every order in it is rejected with the bank's reason."""
-    report = _parse_report(exc.status_report) if getattr(exc, "status_report", None) else None
+    report = _parse_report(codec, exc.status_report) if exc.status_report else None
     with uow_factory() as uow:
         with uow.atomic():
             now = clock.now()
@@ -229,11 +228,9 @@ def _record_rejection(uow_factory: UowFactory, clock: Clock, item_id: int, messa
 
 
 # --- 3. status -----------------------------------------------------------------------------------
-def poll_statuses(*, uow_factory: UowFactory, clock: Clock, connector_for: Callable[[str], Any],
-                  limit: int = 50) -> int:
+def poll_statuses(*, uow_factory: UowFactory, clock: Clock, codec: MessageCodec,
+                  connector_for: Callable[[str], Any], limit: int = 50) -> int:
     """Fetch and apply status reports for messages still waiting; returns reports applied."""
-    from yinqi.adapters.banks.connector import BankTransportError, BankUnavailable
-
     with uow_factory() as uow:
         waiting = uow.bank_messages.awaiting_status(limit=limit)
     applied = 0
@@ -244,7 +241,7 @@ def poll_statuses(*, uow_factory: UowFactory, clock: Clock, connector_for: Calla
             continue  # next pass; an overdue alert is raised from the age of the message
         if raw is None:
             continue
-        report = _parse_report(raw)
+        report = _parse_report(codec, raw)
         with uow_factory() as uow:
             with uow.atomic():
                 apply_status_report(uow, report, raw=raw, clock=clock, message_id=message.message_id)
@@ -253,10 +250,8 @@ def poll_statuses(*, uow_factory: UowFactory, clock: Clock, connector_for: Calla
     return applied
 
 
-def _parse_report(raw: bytes) -> StatusReport:
-    from yinqi.adapters.iso20022.pain002_reader import read_pain002
-
-    return read_pain002(raw, source="bank status report")
+def _parse_report(codec: MessageCodec, raw: bytes) -> StatusReport:
+    return codec.read_status_report(raw, source="bank status report")
 
 
 def item_status(report: StatusReport, *, payment_info_id: str, end_to_end_id: str) -> tuple[str | None, str | None]:

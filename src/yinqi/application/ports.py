@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from yinqi.domain.bank_messages import CreditTransferMessage, StatementFile, StatusReport
 from yinqi.domain.money import Money
 
 
@@ -39,3 +40,17 @@ class Ledger(Protocol):
     def reverse(self, *, seq: int, idempotency_key: str, actor: str, at: datetime, reason: str) -> int: ...
 
     def balance(self, code: str) -> Money: ...
+
+
+class MessageCodec(Protocol):
+    """Bank message formats (ISO 20022 today, MT940 next): version-free data in, bytes out, and back.
+
+    Writers are strict (every message validated against its official schema before it leaves);
+    readers are tolerant (real bank files break their schemas) and raise typed DomainErrors only.
+    """
+
+    def write_credit_transfers(self, message: CreditTransferMessage, *, version: str) -> bytes: ...
+
+    def read_status_report(self, data: bytes, *, source: str) -> StatusReport: ...
+
+    def read_statements(self, data: bytes, *, source: str) -> StatementFile: ...

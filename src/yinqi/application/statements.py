@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from yinqi.application import orders as order_cases
-from yinqi.application.ports import Clock
+from yinqi.application.bank_connector import BankTransportError, BankUnavailable
+from yinqi.application.ports import Clock, MessageCodec
 from yinqi.domain.orders.lifecycle import OrderState
 from yinqi.domain.reconciliation.matching import Discrepancy, EntryView, OrderView, match_exact
 
@@ -42,16 +43,14 @@ class ImportSummary:
                 "warnings": self.warnings}
 
 
-def import_statement_file(*, uow_factory: Callable[[], Any], clock: Clock, data: bytes,
+def import_statement_file(*, uow_factory: Callable[[], Any], clock: Clock, codec: MessageCodec, data: bytes,
                           source: str) -> ImportSummary:
     """Read, store and reconcile one statement file in one transaction (all or nothing).
 
     Raises:
         XmlRejected (XML_REJECTED) / CamtInvalid (CAMT_INVALID): the file cannot be read.
     """
-    from yinqi.adapters.iso20022.camt_reader import read_statements
-
-    parsed = read_statements(data, source=source)
+    parsed = codec.read_statements(data, source=source)
     digest = hashlib.sha256(data).hexdigest()
     summary = ImportSummary(format=parsed.format)
     with uow_factory() as uow:
@@ -90,11 +89,9 @@ def reconcile(uow: Any, *, clock: Clock) -> tuple[list[str], list[Discrepancy]]:
     return [m.order_id for m in matches], problems
 
 
-def fetch_statements(*, uow_factory: Callable[[], Any], clock: Clock,
+def fetch_statements(*, uow_factory: Callable[[], Any], clock: Clock, codec: MessageCodec,
                      connector_for: Callable[[str], Any]) -> list[ImportSummary]:
     """Ask each bank for today's statement of every account we pay from, and import it."""
-    from yinqi.adapters.banks.connector import BankTransportError, BankUnavailable
-
     with uow_factory() as uow:
         accounts = uow.bank_messages.debtor_accounts()
     summaries = []
@@ -105,6 +102,6 @@ def fetch_statements(*, uow_factory: Callable[[], Any], clock: Clock,
         except (BankUnavailable, BankTransportError):
             continue
         if raw:
-            summaries.append(import_statement_file(uow_factory=uow_factory, clock=clock, data=raw,
+            summaries.append(import_statement_file(uow_factory=uow_factory, clock=clock, codec=codec, data=raw,
                                                    source=f"{bank_id} statement {account} {today}"))
     return summaries

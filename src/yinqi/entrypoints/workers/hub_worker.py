@@ -28,7 +28,7 @@ class HubWorker:
     _last_statement_fetch: float = 0.0
 
     def run_once(self, *, fetch_statements: bool = True) -> dict[str, Any]:
-        deps: dict[str, Any] = {"uow_factory": self.hub.uow, "clock": self.hub.clock}
+        deps: dict[str, Any] = {"uow_factory": self.hub.uow, "clock": self.hub.clock, "codec": self.hub.codec}
         result: dict[str, Any] = {
             "built": execution.build_messages(config=self.config, **deps),
             "submitted": execution.submit_due(connector_for=self.hub.connector, **deps),
