@@ -1,0 +1,375 @@
+"""Payment order use cases: create, approve, reject, release, send, bank status, settle, cancel,
+return, fail.
+
+Each use case takes a unit of work, a clock and the acting user (keyword-only), loads the order
+under a row lock, moves it through the state machine, books the money effect in the ledger,
+queues external effects in the outbox, and commits once: the state change, its event, its
+postings and its outbox row are all there or none is.
+
+Money follows the order (per payer bank account and currency):
+- reserve, when approved:       Dr funds:held:<acct>      / Cr funds:available:<acct>
+- settle, when the bank books:  Dr payments:outgoing:<CCY> / Cr funds:held:<acct>
+- a reject, cancel or failure reverses the reservation; a return reverses both.
+`funds:available` and `funds:held` never go below zero, so an order can only be approved when its
+payer account has the money (INSUFFICIENT_FUNDS otherwise). Ledger idempotency keys are derived
+from the order id and the step (`order:<id>:reserve`), so a re-driven step never books twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from yinqi.application.ports import Clock, Ledger
+from yinqi.domain.orders.checks import build_order
+from yinqi.domain.orders.commands import CreateOrder
+from yinqi.domain.orders.events import OrderEvent
+from yinqi.domain.orders.lifecycle import IllegalTransition, OrderState, require_transition
+from yinqi.domain.orders.order import (
+    BankMessageMismatch,
+    BankStatusUnknown,
+    DuplicateSerial,
+    OrderNotFound,
+    PaymentOrder,
+    SodSelfApproval,
+)
+from yinqi.domain.problems import ProblemList
+
+__all__ = [
+    "AUTO_APPROVER", "OrderRepository", "OrderUnitOfWork", "apply_bank_status", "approve_order",
+    "cancel_order", "create_order", "fail_order", "mark_sent", "reject_order", "release_order",
+    "return_order", "settle_order",
+]
+
+AUTO_APPROVER = "system:auto-approval"
+AUTO_RELEASER = "system:auto-release"
+S = OrderState
+# pain.002 ExternalPaymentTransactionStatus1Code. ACWC (accepted with change), ACFC (funds checked)
+# and ACCC (settled at the creditor's bank) are acceptances too; receipt, technical validation,
+# pending and partial (a group-level summary) change nothing.
+ACCEPTED_STATUSES = frozenset({"ACCP", "ACSC", "ACSP", "ACWC", "ACFC", "ACCC"})
+INTERIM_STATUSES = frozenset({"RCVD", "ACTC", "PDNG", "PART"})
+AFTER_SEND = frozenset({S.SENT, S.ACCEPTED, S.SETTLED, S.REJECTED, S.RETURNED, S.FAILED})
+
+
+class OrderRepository(Protocol):
+    def get(self, order_id: str, *, for_update: bool = False) -> PaymentOrder: ...
+    def find_by_serial(self, company_id: str, serial: str) -> PaymentOrder | None: ...
+    def find_by_end_to_end_id(self, end_to_end_id: str, *,
+                              for_update: bool = False) -> PaymentOrder | None: ...
+    def add(self, order: PaymentOrder, events: Sequence[OrderEvent]) -> None: ...
+    def save(self, order: PaymentOrder, events: Sequence[OrderEvent], *, expected_version: int) -> None: ...
+    def events(self, order_id: str) -> list[OrderEvent]: ...
+
+
+class Outbox(Protocol):
+    def add(self, *, topic: str, aggregate_id: str, payload: dict[str, Any], at: datetime,
+            dedupe_key: str | None = None) -> int | None: ...
+
+
+class OrderUnitOfWork(Protocol):
+    @property
+    def orders(self) -> OrderRepository: ...
+    @property
+    def ledger(self) -> Ledger: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    def commit(self) -> None: ...
+
+
+UoW = OrderUnitOfWork
+
+
+# --- account names ------------------------------------------------------------------------------
+def available_account(order: PaymentOrder) -> str:
+    return f"funds:available:{order.payer.account.ledger_key}"
+
+
+def held_account(order: PaymentOrder) -> str:
+    return f"funds:held:{order.payer.account.ledger_key}"
+
+
+def outgoing_account(currency: str) -> str:
+    return f"payments:outgoing:{currency}"
+
+
+# --- create -------------------------------------------------------------------------------------
+def create_order(*, uow: UoW, clock: Clock, actor: str, command: CreateOrder,
+                 auto_approve_limit_minor: int, auto_release: bool = False,
+                 order_id: str | None = None) -> PaymentOrder:
+    """Validate and store a new order: VALIDATED, then APPROVED with funds reserved when its amount
+    is within the auto-approval limit (a demo rule in minor units, any currency), else
+    PENDING_APPROVAL. With `auto_release` an auto-approved order is released at once.
+
+    Raises:
+        ValidationFailed (VALIDATION_FAILED): every problem with the input.
+        DuplicateSerial (DUPLICATE_SERIAL): the company already used this serial.
+        InsufficientFunds (INSUFFICIENT_FUNDS): auto-approval could not reserve the amount.
+    """
+    now = clock.now()
+    order = build_order(command, order_id=order_id or str(uuid.uuid4()), today=now.date(), actor=actor,
+                        at=now)
+    existing = uow.orders.find_by_serial(order.company_id, order.serial.value)
+    if existing is not None:
+        raise DuplicateSerial.of(existing)
+    order, created = order.created(actor=actor, at=now)
+    order, validated = order.move_to(S.VALIDATED, actor=actor, at=now, reason="all checks passed")
+    events = [created, validated]
+    if order.amount.minor <= auto_approve_limit_minor:
+        order = _approve(uow, order, events, actor=AUTO_APPROVER, at=now,
+                         reason=f"amount within the auto-approval limit ({auto_approve_limit_minor} minor)")
+        if auto_release:
+            order = _release(uow, order, events, actor=AUTO_RELEASER, at=now)
+    else:
+        order = _record(order, events, S.PENDING_APPROVAL, actor=actor, at=now,
+                        reason=f"amount above the auto-approval limit ({auto_approve_limit_minor} minor)")
+    uow.orders.add(order, events)
+    uow.commit()
+    return order
+
+
+# --- approval -----------------------------------------------------------------------------------
+def approve_order(*, uow: UoW, clock: Clock, actor: str, order_id: str,
+                  auto_release: bool = False) -> PaymentOrder:
+    """PENDING_APPROVAL → APPROVED, reserving the funds (then RELEASED with `auto_release`).
+
+    Raises:
+        SodSelfApproval (SOD_SELF_APPROVAL): the approver created the order.
+        IllegalTransition (ORDER_ILLEGAL_TRANSITION): the order is not pending approval.
+        InsufficientFunds (INSUFFICIENT_FUNDS): the payer account cannot cover the amount.
+    """
+    now = clock.now()
+    order = uow.orders.get(order_id, for_update=True)
+    if actor == order.created_by:
+        raise SodSelfApproval(f"{actor} created payment order {order.id} and may not approve it",
+                              where="actor", rule="maker_is_not_checker", value=actor)
+    events: list[OrderEvent] = []
+    approved = _approve(uow, order, events, actor=actor, at=now, reason="approved")
+    if auto_release:
+        approved = _release(uow, approved, events, actor=AUTO_RELEASER, at=now)
+    return _save(uow, order, approved, events)
+
+
+def reject_order(*, uow: UoW, clock: Clock, actor: str, order_id: str, reason: str) -> PaymentOrder:
+    """PENDING_APPROVAL → REJECTED by an approver. Nothing was reserved yet, so nothing is booked."""
+    _require_reason(reason)
+    order = uow.orders.get(order_id, for_update=True)
+    if order.state is not S.PENDING_APPROVAL:  # bank rejections come through apply_bank_status
+        raise IllegalTransition(
+            f"an approver can only reject an order pending approval; this one is {order.state}",
+            where="state", rule="approver_rejects_pending_only", value=f"{order.state}->{S.REJECTED}",
+            details={"from": str(order.state), "to": str(S.REJECTED)})
+    events: list[OrderEvent] = []
+    rejected = _record(order, events, S.REJECTED, actor=actor, at=clock.now(), reason=reason)
+    return _save(uow, order, rejected, events)
+
+
+# --- release and sending ------------------------------------------------------------------------
+def release_order(*, uow: UoW, clock: Clock, actor: str, order_id: str) -> PaymentOrder:
+    """APPROVED → RELEASED; queues `order.released` for the bank worker in the same transaction."""
+    order = uow.orders.get(order_id, for_update=True)
+    events: list[OrderEvent] = []
+    released = _release(uow, order, events, actor=actor, at=clock.now())
+    return _save(uow, order, released, events)
+
+
+def mark_sent(*, uow: UoW, clock: Clock, actor: str, order_id: str, message_id: str) -> PaymentOrder:
+    """RELEASED → SENT, recording the bank message id. Marking it again with the same message id
+    is a no-op (the bank worker re-drives after a crash, R2); another id is refused.
+
+    Raises:
+        BankMessageMismatch (BANK_MESSAGE_MISMATCH): already sent under another message id.
+    """
+    order = uow.orders.get(order_id, for_update=True)
+    if order.state is not S.RELEASED:
+        if order.bank_message_id not in (None, message_id):
+            raise BankMessageMismatch(
+                f"payment order {order.id} was sent as message {order.bank_message_id}",
+                where="message_id", rule="sent_once", value=message_id)
+        if order.state in AFTER_SEND:  # already sent, or the bank answered before we marked it
+            return order
+    events: list[OrderEvent] = []
+    sent = _record(order, events, S.SENT, actor=actor, at=clock.now(), reason="submitted to the bank",
+                   data={"message_id": message_id}).with_bank(message_id=message_id)
+    return _save(uow, order, sent, events)
+
+
+def apply_bank_status(*, uow: UoW, clock: Clock, actor: str, status: str,
+                      end_to_end_id: str | None = None, order_id: str | None = None,
+                      reason: str | None = None) -> PaymentOrder:
+    """Apply one pain.002 transaction status. ACCP/ACSC/ACSP (and ACWC/ACFC/ACCC) → ACCEPTED; RJCT →
+    REJECTED with the reservation reversed; RCVD/ACTC/PDNG/PART change nothing. A status the order already reflects (a
+    duplicate report) is a no-op. A RELEASED order is first marked SENT: the bank has it.
+
+    Raises:
+        OrderNotFound (ORDER_NOT_FOUND), BankStatusUnknown (BANK_STATUS_UNKNOWN),
+        IllegalTransition (ORDER_ILLEGAL_TRANSITION): e.g. RJCT for a settled order.
+    """
+    code = status.strip().upper()
+    if code not in ACCEPTED_STATUSES | INTERIM_STATUSES | {"RJCT"}:
+        raise BankStatusUnknown(f"unknown bank status {status!r}", where="status",
+                                rule="iso20022_status_code", value=status)
+    order = _find_for_status(uow, end_to_end_id=end_to_end_id, order_id=order_id)
+    target = S.REJECTED if code == "RJCT" else S.ACCEPTED
+    if code in INTERIM_STATUSES or _already_reflects(order.state, target):
+        return order
+    now = clock.now()
+    events: list[OrderEvent] = []
+    current = order
+    if current.state is S.RELEASED:
+        current = _record(current, events, S.SENT, actor=actor, at=now, reason=f"bank reported {code}")
+    require_transition(current.state, target)
+    if target is S.REJECTED:
+        current = _unreserve(uow, current, actor=actor, at=now, reason=f"bank rejected: {reason or code}")
+    data = {"status": code, "reason": reason}
+    changed = _record(current, events, target, actor=actor, at=now, reason=reason or code, data=data)
+    return _save(uow, order, changed.with_bank(status=code, reason=reason), events)
+
+
+def _already_reflects(state: OrderState, target: OrderState) -> bool:
+    if target is S.ACCEPTED:
+        return state in {S.ACCEPTED, S.SETTLED, S.RETURNED}
+    return state is S.REJECTED
+
+
+def _find_for_status(uow: UoW, *, end_to_end_id: str | None, order_id: str | None) -> PaymentOrder:
+    if order_id:
+        return uow.orders.get(order_id, for_update=True)
+    found = uow.orders.find_by_end_to_end_id(end_to_end_id or "", for_update=True)
+    if found is None:
+        raise OrderNotFound(f"no payment order has end-to-end id {end_to_end_id!r}", where="end_to_end_id",
+                            rule="exists", value=end_to_end_id)
+    return found
+
+
+# --- settlement and after -----------------------------------------------------------------------
+def settle_order(*, uow: UoW, clock: Clock, actor: str, order_id: str) -> PaymentOrder:
+    """ACCEPTED or SENT → SETTLED: Dr payments:outgoing:<CCY> / Cr funds:held:<acct>."""
+    now = clock.now()
+    order = uow.orders.get(order_id, for_update=True)
+    require_transition(order.state, S.SETTLED)
+    outgoing = outgoing_account(order.amount.currency)
+    uow.ledger.ensure_account(code=outgoing, currency=order.amount.currency, kind="expense",
+                              name=f"Outgoing payments {order.amount.currency}")
+    seq = uow.ledger.post(idempotency_key=f"order:{order.id}:settle",
+                          postings=[(outgoing, order.amount), (held_account(order), -order.amount)],
+                          memo=f"settle payment order {order.serial}", actor=actor, at=now,
+                          metadata=_ledger_metadata(order))
+    events: list[OrderEvent] = []
+    settled = _record(order.with_ledger(settlement_seq=seq), events, S.SETTLED, actor=actor, at=now,
+                      reason="settled", data={"settlement_seq": seq})
+    return _save(uow, order, settled, events)
+
+
+def cancel_order(*, uow: UoW, clock: Clock, actor: str, order_id: str, reason: str) -> PaymentOrder:
+    """Cancel before release (after release the bank may already have it: use a recall instead).
+    Reserved funds go back to available."""
+    _require_reason(reason)
+    now = clock.now()
+    order = uow.orders.get(order_id, for_update=True)
+    require_transition(order.state, S.CANCELLED)
+    current = _unreserve(uow, order, actor=actor, at=now, reason=f"cancelled: {reason}")
+    events: list[OrderEvent] = []
+    cancelled = _record(current, events, S.CANCELLED, actor=actor, at=now, reason=reason)
+    return _save(uow, order, cancelled, events)
+
+
+def return_order(*, uow: UoW, clock: Clock, actor: str, order_id: str, reason: str) -> PaymentOrder:
+    """SETTLED → RETURNED (the payee's bank sent the money back): the settlement and the
+    reservation are both reversed, so the amount is available again."""
+    _require_reason(reason)
+    now = clock.now()
+    order = uow.orders.get(order_id, for_update=True)
+    require_transition(order.state, S.RETURNED)
+    assert order.settlement_seq is not None and order.reservation_seq is not None
+    uow.ledger.reverse(seq=order.settlement_seq, idempotency_key=f"order:{order.id}:return:settle",
+                       actor=actor, at=now, reason=f"returned: {reason}")
+    uow.ledger.reverse(seq=order.reservation_seq, idempotency_key=f"order:{order.id}:return:reserve",
+                       actor=actor, at=now, reason=f"returned: {reason}")
+    events: list[OrderEvent] = []
+    returned = _record(order, events, S.RETURNED, actor=actor, at=now, reason=reason)
+    return _save(uow, order, returned, events)
+
+
+def fail_order(*, uow: UoW, clock: Clock, actor: str, order_id: str, reason: str) -> PaymentOrder:
+    """RELEASED or SENT → FAILED (the channel gave up for good); the reservation is reversed."""
+    _require_reason(reason)
+    now = clock.now()
+    order = uow.orders.get(order_id, for_update=True)
+    require_transition(order.state, S.FAILED)
+    current = _unreserve(uow, order, actor=actor, at=now, reason=f"failed: {reason}")
+    events: list[OrderEvent] = []
+    failed = _record(current, events, S.FAILED, actor=actor, at=now, reason=reason)
+    return _save(uow, order, failed, events)
+
+
+# --- steps shared by the use cases --------------------------------------------------------------
+def _record(order: PaymentOrder, events: list[OrderEvent], to_state: OrderState, *, actor: str,
+            at: datetime, reason: str, data: dict[str, Any] | None = None) -> PaymentOrder:
+    moved, event = order.move_to(to_state, actor=actor, at=at, reason=reason, data=data)
+    events.append(event)
+    return moved
+
+
+def _approve(uow: UoW, order: PaymentOrder, events: list[OrderEvent], *, actor: str,
+             at: datetime, reason: str) -> PaymentOrder:
+    require_transition(order.state, S.APPROVED)  # before booking anything
+    seq = _reserve(uow, order, actor=actor, at=at)
+    return _record(order.with_ledger(reservation_seq=seq), events, S.APPROVED, actor=actor, at=at,
+                   reason=reason, data={"reservation_seq": seq})
+
+
+def _release(uow: UoW, order: PaymentOrder, events: list[OrderEvent], *, actor: str,
+             at: datetime) -> PaymentOrder:
+    released = _record(order, events, S.RELEASED, actor=actor, at=at, reason="released to the bank")
+    uow.outbox.add(topic="order.released", aggregate_id=order.id, at=at,
+                   dedupe_key=f"order.released:{order.id}",
+                   payload={"order_id": order.id, "company_id": order.company_id,
+                            "end_to_end_id": order.end_to_end_id.value, "amount": order.amount.format(),
+                            "currency": order.amount.currency, "urgency": order.urgency.value,
+                            "requested_execution_date": order.requested_execution_date.isoformat()})
+    return released
+
+
+def _reserve(uow: UoW, order: PaymentOrder, *, actor: str, at: datetime) -> int:
+    currency = order.amount.currency
+    available, held = available_account(order), held_account(order)
+    masked = order.payer.account.masked
+    uow.ledger.ensure_account(code=available, currency=currency, kind="asset", allow_overdraft=False,
+                              name=f"Available funds {masked} {currency}")
+    uow.ledger.ensure_account(code=held, currency=currency, kind="asset", allow_overdraft=False,
+                              name=f"Funds held for payments {masked} {currency}")
+    return uow.ledger.post(idempotency_key=f"order:{order.id}:reserve",
+                           postings=[(held, order.amount), (available, -order.amount)],
+                           memo=f"reserve payment order {order.serial}", actor=actor, at=at,
+                           metadata=_ledger_metadata(order))
+
+
+def _unreserve(uow: UoW, order: PaymentOrder, *, actor: str, at: datetime, reason: str) -> PaymentOrder:
+    if not order.funds_reserved:
+        return order
+    assert order.reservation_seq is not None
+    uow.ledger.reverse(seq=order.reservation_seq, idempotency_key=f"order:{order.id}:unreserve",
+                       actor=actor, at=at, reason=reason)
+    return order
+
+
+def _ledger_metadata(order: PaymentOrder) -> dict[str, Any]:
+    return {"order_id": order.id, "company_id": order.company_id, "serial": order.serial.value,
+            "end_to_end_id": order.end_to_end_id.value}
+
+
+def _save(uow: UoW, before: PaymentOrder, after: PaymentOrder,
+          events: Sequence[OrderEvent]) -> PaymentOrder:
+    uow.orders.save(after, events, expected_version=before.version)
+    uow.commit()
+    return after
+
+
+def _require_reason(reason: str) -> None:
+    if not isinstance(reason, str) or not reason.strip():
+        problems = ProblemList()
+        problems.add("FIELD_REQUIRED", "a reason is required", where="reason", rule="required")
+        problems.raise_if_any()

@@ -1,0 +1,239 @@
+"""Business validation of a new payment order: every problem, not just the first (beancount-style).
+
+`check_create_order` returns a `list[Problem]`, each naming the field (`where`, a dotted path as the
+API spells it), the rule broken and the value. `build_order` returns the valid `PaymentOrder` or
+raises `ValidationFailed` carrying all of them; it is the only way raw input becomes an order, so
+nothing half-valid is ever stored. The value objects validate themselves; this module adds the
+rules that span fields (amount vs. currency, payer account currency) and the ones that need
+"today", which the caller passes in (the domain never reads the clock).
+
+>>> from datetime import date
+>>> from yinqi.domain.orders.commands import *
+>>> cmd = CreateOrder(company_id="acme", serial="S-1", amount="0", currency="EUR",
+...     requested_execution_date=date(2024, 1, 1),
+...     payer=PayerInput(name="Acme", currency="EUR", account=AccountInput(iban="DE89370400440532013000")),
+...     payee=PayeeInput(name="", country="FR", account=AccountInput(number="123", cnaps="1")))
+>>> found = check_create_order(cmd, today=date(2024, 1, 2))
+>>> [(p.where, p.rule) for p in found]  # doctest: +NORMALIZE_WHITESPACE
+[('amount', 'positive'), ('requested_execution_date', 'not_in_past'), ('payee.name', 'required'),
+ ('payee.account.number', 'cn_account_digits'), ('payee.account.cnaps', 'cnaps_12_digits')]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, datetime
+from typing import TypeVar
+
+from yinqi.domain.currency import EXPONENTS, Currency
+from yinqi.domain.identifiers import (
+    Bic,
+    CnapsCode,
+    CnDomesticAccount,
+    CountryCode,
+    EndToEndId,
+    Iban,
+    OrderSerial,
+)
+from yinqi.domain.money import Money
+from yinqi.domain.orders.commands import AccountInput, AddressInput, CreateOrder, PayeeInput, PayerInput
+from yinqi.domain.orders.order import OrderSource, PaymentOrder, Urgency
+from yinqi.domain.parties import AccountRef, Address, Payee, Payer
+from yinqi.domain.problems import DomainError, Problem, ProblemList
+
+__all__ = ["MAX_NAME", "MAX_REMITTANCE", "build_order", "check_create_order"]
+
+T = TypeVar("T")
+
+MAX_REMITTANCE = 140  # ISO 20022 Ustrd is Max140Text; SEPA enforces it
+MAX_NAME = 140
+MAX_ADDRESS_PART = 70
+_COMPANY = re.compile(r"[A-Za-z0-9\-_.]{1,64}")
+_PURPOSE = re.compile(r"[A-Z]{4}")  # ISO 20022 ExternalPurpose1Code
+
+
+class _Check:
+    """Runs parsers, turning each DomainError into a Problem instead of stopping."""
+
+    def __init__(self) -> None:
+        self.problems = ProblemList()
+
+    def attempt(self, parse: Callable[[], T], *, where: str = "") -> T | None:
+        """`where` names the field for errors raised without one (Money, Currency)."""
+        try:
+            return parse()
+        except DomainError as exc:
+            problem = exc.as_problem()
+            self.problems.items.append(replace(problem, where=problem.where or where))
+            return None
+
+    def add(self, code: str, message: str, *, where: str, rule: str, value: object = None) -> None:
+        self.problems.add(code, message, where=where, rule=rule, value=value)
+
+    def text(self, raw: str | None, *, where: str, max_len: int, required: bool) -> str | None:
+        text = raw.strip() if isinstance(raw, str) else ""
+        if not text:
+            if required:
+                self.add("FIELD_REQUIRED", f"{where} is required", where=where, rule="required")
+            return None
+        if any(ord(c) < 32 or ord(c) == 127 for c in text):  # NUL and friends: no bank takes them
+            self.add("TEXT_INVALID", f"{where} contains control characters", where=where,
+                     rule="no_control_characters")
+            return None
+        if len(text) > max_len:
+            self.add("TEXT_TOO_LONG", f"{where} is longer than {max_len} characters", where=where,
+                     rule=f"max_{max_len}_chars", value=len(text))
+            return None
+        return text
+
+
+def check_create_order(cmd: CreateOrder, *, today: date) -> list[Problem]:
+    """Every problem with `cmd`; an empty list means `build_order` will succeed."""
+    check = _Check()
+    _parse(cmd, check, today=today)
+    return list(check.problems.items)
+
+
+def build_order(cmd: CreateOrder, *, order_id: str, today: date, actor: str, at: datetime) -> PaymentOrder:
+    """The DRAFT order (version 0, no events yet) for valid input.
+
+    Raises:
+        ValidationFailed (VALIDATION_FAILED): with every problem found in `cmd`.
+    """
+    check = _Check()
+    parts = _parse(cmd, check, today=today)
+    check.problems.raise_if_any()
+    assert parts is not None
+    serial, payer, payee, amount, urgency, source = parts
+    e2e = (EndToEndId.parse(cmd.end_to_end_id) if cmd.end_to_end_id
+           else EndToEndId.from_order_id(order_id))
+    return PaymentOrder(
+        id=order_id, company_id=cmd.company_id.strip(), serial=serial, payer=payer, payee=payee,
+        amount=amount, requested_execution_date=cmd.requested_execution_date, urgency=urgency,
+        purpose_code=cmd.purpose_code or None, remittance_info=(cmd.remittance_info or "").strip() or None,
+        end_to_end_id=e2e, source=source, created_by=actor, created_at=at, updated_at=at)
+
+
+_Parts = tuple[OrderSerial, Payer, Payee, Money, Urgency, OrderSource]
+
+
+def _parse(cmd: CreateOrder, check: _Check, *, today: date) -> _Parts | None:
+    _check_company(cmd.company_id, check)
+    serial = check.attempt(lambda: OrderSerial.parse(cmd.serial))
+    amount = _amount(cmd, check)
+    _check_date(cmd.requested_execution_date, today, check)
+    urgency = _enum(Urgency, cmd.urgency, "urgency", check)
+    source = _enum(OrderSource, cmd.source, "source", check)
+    _check_free_text(cmd, check)
+    payer = _payer(cmd.payer, check, currency=cmd.currency)
+    payee = _payee(cmd.payee, check)
+    if check.problems.items:
+        return None
+    assert serial and payer and payee and amount and urgency and source
+    return serial, payer, payee, amount, urgency, source
+
+
+def _check_company(company_id: str, check: _Check) -> None:
+    if not isinstance(company_id, str) or not _COMPANY.fullmatch(company_id.strip()):
+        check.add("COMPANY_INVALID", "company_id must be 1-64 characters of A-Z a-z 0-9 - _ .",
+                  where="company_id", rule="company_id_format", value=company_id)
+
+
+def _amount(cmd: CreateOrder, check: _Check) -> Money | None:
+    if check.attempt(lambda: Currency.of(cmd.currency), where="currency") is None:
+        return None
+    money = check.attempt(lambda: Money.parse(cmd.amount, cmd.currency), where="amount")
+    if money is not None and not money.is_positive():
+        check.add("AMOUNT_INVALID", "amount must be greater than zero", where="amount", rule="positive",
+                  value=cmd.amount)
+        return None
+    return money
+
+
+def _check_date(requested: date, today: date, check: _Check) -> None:
+    if requested < today:
+        check.add("EXECUTION_DATE_IN_PAST", f"requested execution date {requested} is before today ({today})",
+                  where="requested_execution_date", rule="not_in_past", value=requested)
+
+
+E = TypeVar("E", Urgency, OrderSource)
+
+
+def _enum(kind: type[E], raw: str, where: str, check: _Check) -> E | None:
+    try:
+        return kind(raw)
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        check.add(f"{where.upper()}_INVALID", f"{where} must be one of {allowed}", where=where,
+                  rule="one_of", value=raw)
+        return None
+
+
+def _check_free_text(cmd: CreateOrder, check: _Check) -> None:
+    if cmd.remittance_info and len(cmd.remittance_info.strip()) > MAX_REMITTANCE:
+        check.add("REMITTANCE_TOO_LONG", f"remittance information is longer than {MAX_REMITTANCE} characters",
+                  where="remittance_info", rule="max_140_chars", value=len(cmd.remittance_info.strip()))
+    elif cmd.remittance_info:
+        check.text(cmd.remittance_info, where="remittance_info", max_len=MAX_REMITTANCE, required=False)
+    if cmd.purpose_code and not _PURPOSE.fullmatch(cmd.purpose_code):
+        check.add("PURPOSE_CODE_INVALID",
+                  "purpose code must be 4 capital letters (ISO 20022 ExternalPurpose1Code)",
+                  where="purpose_code", rule="iso20022_purpose_code", value=cmd.purpose_code)
+    if cmd.end_to_end_id:
+        check.attempt(lambda: EndToEndId.parse(cmd.end_to_end_id))
+
+
+def _account(raw: AccountInput, check: _Check, *, where: str) -> AccountRef | None:
+    has_iban = bool(raw.iban and raw.iban.strip())
+    has_domestic = bool(raw.number or raw.cnaps)
+    if has_iban == has_domestic:
+        check.add("ACCOUNT_INVALID", "give either an IBAN, or a domestic account number with its CNAPS code",
+                  where=where, rule="one_of_iban_or_domestic")
+        return None
+    if has_iban:
+        iban = check.attempt(lambda: Iban.parse(raw.iban, where=f"{where}.iban"))
+        return AccountRef(iban=iban) if iban else None
+    number = check.attempt(lambda: CnDomesticAccount.parse_number(raw.number, where=f"{where}.number"))
+    cnaps = check.attempt(lambda: CnapsCode.parse(raw.cnaps, where=f"{where}.cnaps"))
+    return AccountRef(domestic=CnDomesticAccount(number, cnaps)) if number and cnaps else None
+
+
+def _bic(raw: str | None, check: _Check, *, where: str) -> Bic | None:
+    return check.attempt(lambda: Bic.parse(raw, where=where)) if raw and raw.strip() else None
+
+
+def _payer(raw: PayerInput, check: _Check, *, currency: str) -> Payer | None:
+    name = check.text(raw.name, where="payer.name", max_len=MAX_NAME, required=True)
+    account = _account(raw.account, check, where="payer.account")
+    bic = _bic(raw.bic, check, where="payer.bic")
+    account_currency = check.attempt(lambda: Currency.of(raw.currency), where="payer.currency")
+    order_currency = str(currency).strip().upper()
+    if account_currency and order_currency in EXPONENTS and account_currency.code != order_currency:
+        check.add("CURRENCY_MISMATCH", f"the payer account is in {account_currency.code}; the order is in "
+                  f"{currency} (FX conversion is not supported here)", where="payer.currency",
+                  rule="payer_account_currency", value=raw.currency)
+    if name is None or account is None or account_currency is None:
+        return None
+    return Payer(name=name, account=account, currency=account_currency.code, bic=bic)
+
+
+def _payee(raw: PayeeInput, check: _Check) -> Payee | None:
+    name = check.text(raw.name, where="payee.name", max_len=MAX_NAME, required=True)
+    account = _account(raw.account, check, where="payee.account")
+    bic = _bic(raw.bic, check, where="payee.bic")
+    country = check.attempt(lambda: CountryCode.parse(raw.country, where="payee.country"))
+    address = _address(raw.address, check)
+    if name is None or account is None or country is None:
+        return None
+    return Payee(name=name, account=account, country=country, bic=bic, address=address)
+
+
+def _address(raw: AddressInput | None, check: _Check) -> Address | None:
+    if raw is None:
+        return None
+    parts = {part: check.text(getattr(raw, part), where=f"payee.address.{part}", max_len=MAX_ADDRESS_PART,
+                              required=False)
+             for part in ("street", "building_number", "postcode", "town")}
+    return Address(**parts) if any(parts.values()) else None

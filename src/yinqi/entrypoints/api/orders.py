@@ -1,0 +1,235 @@
+"""REST API for payment orders: `/api/v1/payment-orders`.
+
+Every POST needs an `Idempotency-Key` header (see `yinqi.application.idempotency`): a retry with
+the same key and body gets the first response again, byte for byte, with `Idempotency-Replayed:
+true`. Bodies are read raw and validated inside the idempotent section, so even a malformed request
+keeps its first answer. Errors are raised as `DomainError`s; `errors.py` turns them into HTTP.
+
+The router needs `app.state.hub` (see `yinqi.bootstrap.Hub`: `uow()`, `clock`, `settings`).
+The acting user comes from the `X-Yinqi-User` header (default "api") for now: authentication
+(API keys, sessions, TOTP step-up) comes in a later issue and will replace this header, and the
+idempotency scope with it (today: per user).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from yinqi.application import orders as cases
+from yinqi.application.idempotency import IdempotentRequest, StoredResponse, run_idempotent
+from yinqi.domain.orders.lifecycle import OrderState
+from yinqi.domain.problems import DomainError, Problem, ValidationFailed
+from yinqi.entrypoints.api.errors import encode, json_response, render_error, request_problems
+from yinqi.entrypoints.api.schemas import (
+    CreateOrderRequest,
+    ErrorResponse,
+    EventList,
+    EventOut,
+    OrderOut,
+    OrderPage,
+    ReasonRequest,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["payment orders"])
+
+M = TypeVar("M", bound=BaseModel)
+MAX_BODY_BYTES = 256 * 1024
+_ID = re.compile(r"[A-Za-z0-9\-]{1,64}")
+
+Actor = Annotated[str, Header(alias="X-Yinqi-User", min_length=1, max_length=128,
+                              description="acting user; replaced by authentication in a later issue")]
+OrderId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9\-]+$", description="the order's id")]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255,
+                                              description="required on every POST; reuse only to retry")]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": text} for status, text in {
+        400: "Idempotency-Key missing or invalid", 404: "no such order",
+        409: "illegal transition, duplicate serial, or the same key still in progress",
+        422: "validation failed (every problem listed), insufficient funds, key reused with another body",
+    }.items()}
+
+
+class BodyTooLarge(DomainError):
+    code = "BODY_TOO_LARGE"
+
+
+def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """A pydantic JSON schema with its `$defs` inlined, to place under `openapi_extra`."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return walk(defs[node["$ref"].rsplit("/", 1)[1]])
+            return {k: walk(v) for k, v in node.items()}
+        return [walk(v) for v in node] if isinstance(node, list) else node
+
+    return walk(schema)  # type: ignore[no-any-return]
+
+
+def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
+    schema = _inline_refs(model.model_json_schema())
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def _parse(model: type[M], body: bytes) -> M:
+    try:
+        return model.model_validate_json(body or b"{}")
+    except ValidationError as exc:
+        raise ValidationFailed(request_problems([dict(e) for e in exc.errors(include_url=False)])) from None
+
+
+def _order_response(order: Any, status: int = 200) -> StoredResponse:
+    return StoredResponse(status, encode(OrderOut.of(order).model_dump(mode="json")), order.id)
+
+
+async def _idempotent(request: Request, *, actor: str, key: str | None,
+                      work: Callable[[Any, bytes], StoredResponse]) -> Response:
+    body = await request.body()
+    hub = request.app.state.hub
+    idem = IdempotentRequest(scope=f"user:{actor}", key=key, method=request.method,
+                             path=request.url.path, body=body)
+
+    def run() -> Any:
+        if len(body) > MAX_BODY_BYTES:
+            raise BodyTooLarge(f"request body is larger than {MAX_BODY_BYTES} bytes", rule="max_body_size")
+        return run_idempotent(request=idem, new_uow=hub.uow, clock=hub.clock,
+                              work=lambda uow: work(uow, body),
+                              render_error=lambda exc: StoredResponse(*render_error(exc)))
+
+    outcome = await run_in_threadpool(run)
+    headers = {"Idempotency-Replayed": "true"} if outcome.replayed else {}
+    if outcome.response.status == 201 and outcome.response.resource_id:
+        headers["Location"] = f"/api/v1/payment-orders/{outcome.response.resource_id}"
+    return json_response(outcome.response.status, outcome.response.body, headers=headers)
+
+
+# --- commands --------------------------------------------------------------------------------
+@router.post("/payment-orders", status_code=201, response_model=OrderOut, responses=_ERRORS,
+             openapi_extra=_body_doc(CreateOrderRequest), summary="Create a payment order")
+async def create_payment_order(request: Request, actor: Actor = "api",
+                               idempotency_key: IdempotencyKey = None) -> Response:
+    """Validate and store an order. It comes back APPROVED (funds reserved) when its amount is
+    within the auto-approval limit, else PENDING_APPROVAL; with auto-release on, approved orders
+    are RELEASED to the bank at once."""
+
+    def work(uow: Any, body: bytes) -> StoredResponse:
+        hub = request.app.state.hub
+        command = _parse(CreateOrderRequest, body).to_command(source="api")
+        order = cases.create_order(uow=uow, clock=hub.clock, actor=actor, command=command,
+                                   auto_approve_limit_minor=hub.settings.auto_approve_limit_minor,
+                                   auto_release=hub.settings.auto_release)
+        return _order_response(order, 201)
+
+    return await _idempotent(request, actor=actor, key=idempotency_key, work=work)
+
+
+@router.post("/payment-orders/{order_id}/approve", response_model=OrderOut, responses=_ERRORS,
+             summary="Approve an order pending approval (not by its maker)")
+async def approve_payment_order(order_id: OrderId, request: Request, actor: Actor = "api",
+                                idempotency_key: IdempotencyKey = None) -> Response:
+    def work(uow: Any, _body: bytes) -> StoredResponse:
+        hub = request.app.state.hub
+        return _order_response(cases.approve_order(uow=uow, clock=hub.clock, actor=actor, order_id=order_id,
+                                                   auto_release=hub.settings.auto_release))
+
+    return await _idempotent(request, actor=actor, key=idempotency_key, work=work)
+
+
+@router.post("/payment-orders/{order_id}/reject", response_model=OrderOut, responses=_ERRORS,
+             openapi_extra=_body_doc(ReasonRequest), summary="Reject an order pending approval")
+async def reject_payment_order(order_id: OrderId, request: Request, actor: Actor = "api",
+                               idempotency_key: IdempotencyKey = None) -> Response:
+    def work(uow: Any, body: bytes) -> StoredResponse:
+        reason = _parse(ReasonRequest, body).reason
+        return _order_response(cases.reject_order(uow=uow, clock=request.app.state.hub.clock, actor=actor,
+                                                  order_id=order_id, reason=reason))
+
+    return await _idempotent(request, actor=actor, key=idempotency_key, work=work)
+
+
+@router.post("/payment-orders/{order_id}/release", response_model=OrderOut, responses=_ERRORS,
+             summary="Release an approved order to the bank")
+async def release_payment_order(order_id: OrderId, request: Request, actor: Actor = "api",
+                                idempotency_key: IdempotencyKey = None) -> Response:
+    def work(uow: Any, _body: bytes) -> StoredResponse:
+        return _order_response(cases.release_order(uow=uow, clock=request.app.state.hub.clock, actor=actor,
+                                                   order_id=order_id))
+
+    return await _idempotent(request, actor=actor, key=idempotency_key, work=work)
+
+
+@router.post("/payment-orders/{order_id}/cancel", response_model=OrderOut, responses=_ERRORS,
+             openapi_extra=_body_doc(ReasonRequest), summary="Cancel an order before its release")
+async def cancel_payment_order(order_id: OrderId, request: Request, actor: Actor = "api",
+                               idempotency_key: IdempotencyKey = None) -> Response:
+    def work(uow: Any, body: bytes) -> StoredResponse:
+        reason = _parse(ReasonRequest, body).reason
+        return _order_response(cases.cancel_order(uow=uow, clock=request.app.state.hub.clock, actor=actor,
+                                                  order_id=order_id, reason=reason))
+
+    return await _idempotent(request, actor=actor, key=idempotency_key, work=work)
+
+
+# --- queries ---------------------------------------------------------------------------------
+@router.get("/payment-orders", response_model=OrderPage, responses=_ERRORS, summary="List payment orders")
+def list_payment_orders(request: Request,
+                        company_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9\-_.]{1,64}$")] = None,
+                        state: Annotated[str | None, Query(description="e.g. PENDING_APPROVAL")] = None,
+                        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                        cursor: Annotated[str | None, Query(max_length=200)] = None) -> OrderPage:
+    """Newest first, `limit` per page; follow `next_cursor` for the next page."""
+    _check_state(state)
+    after = _decode_cursor(cursor) if cursor else None
+    with request.app.state.hub.uow() as uow:
+        orders = uow.orders.list(company_id=company_id, state=state, limit=limit, after=after)
+    last = orders[-1] if len(orders) == limit else None
+    return OrderPage(items=[OrderOut.of(o) for o in orders],
+                     next_cursor=_encode_cursor(last.created_at, last.id) if last else None)
+
+
+@router.get("/payment-orders/{order_id}", response_model=OrderOut, responses=_ERRORS, summary="One order")
+def get_payment_order(order_id: OrderId, request: Request) -> OrderOut:
+    with request.app.state.hub.uow() as uow:
+        return OrderOut.of(uow.orders.get(order_id))
+
+
+@router.get("/payment-orders/{order_id}/events", response_model=EventList, responses=_ERRORS,
+            summary="The order's hash-chained history")
+def list_payment_order_events(order_id: OrderId, request: Request) -> EventList:
+    with request.app.state.hub.uow() as uow:
+        uow.orders.get(order_id)  # 404 for an unknown order rather than an empty list
+        events = uow.orders.events(order_id)  # verifies the chain; raises if broken
+    return EventList(order_id=order_id, chain_verified=True, items=[EventOut.of(e) for e in events])
+
+
+def _check_state(state: str | None) -> None:
+    if state is not None and state not in OrderState.__members__:
+        raise ValidationFailed([Problem("FIELD_INVALID", f"state must be one of {', '.join(OrderState)}",
+                                        where="state", rule="one_of", value=state)])
+
+
+def _encode_cursor(at: datetime, order_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{at.isoformat()}|{order_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        at, order_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        if not _ID.fullmatch(order_id):
+            raise ValueError(order_id)
+        return datetime.fromisoformat(at), order_id
+    except (ValueError, binascii.Error):
+        raise ValidationFailed([Problem("FIELD_INVALID", "cursor is not one this API returned", where="cursor",
+                                        rule="opaque_cursor", value=cursor[:40])]) from None
