@@ -43,6 +43,7 @@ class Settings(BaseModel):
     sandbox_bank_url: str = "https://127.0.0.1:8443"
     sandbox_bank_ca: str = ""  # PEM of the sandbox bank's CA; default: <home>/bank/certs/ca.pem
     company_id: str = "DEMO-CO"  # the initiating company until multi-company access lands
+    company_name: str = "Yinqi Demo Trading GmbH"
     auto_release: bool = True  # approved orders go to the bank without a separate release step
     pain001_version: str = "pain.001.001.09"
     accounts: list[CompanyAccount] = Field(default_factory=list)

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from yinqi.adapters.db.migrate import upgrade
-from yinqi.bootstrap import build_hub
+from yinqi.bootstrap import Hub, build_hub
 from yinqi.config import load_settings
 
 app = typer.Typer()
@@ -32,21 +32,23 @@ def serve(db: str | None = DbOption, host: str = typer.Option(None, help="Listen
           port: int = typer.Option(None, help="Listen port."),
           worker: bool = typer.Option(True, help="Run the background worker in this process.")) -> None:
     """Run the REST API, the web console and (by default) the background worker."""
+    _logging()
+    settings = load_settings(db=db)
+    run_hub(build_hub(settings), host=host or settings.api_host, port=port or settings.api_port, worker=worker)
+
+
+def run_hub(hub: Hub, *, host: str, port: int, worker: bool) -> None:
     import uvicorn
 
     from yinqi.entrypoints.hub_app import build_app
     from yinqi.entrypoints.workers.hub_worker import HubWorker, start_in_thread
 
-    _logging()
-    settings = load_settings(db=db)
-    hub = build_hub(settings)
     app_ = build_app(hub)
     stop = None
     if worker:
-        _, stop = start_in_thread(HubWorker(hub, interval_s=settings.poll_interval_ms / 1000))
+        _, stop = start_in_thread(HubWorker.for_hub(hub))
     try:
-        uvicorn.run(app_, host=host or settings.api_host, port=port or settings.api_port,
-                    log_level="warning", access_log=False)
+        uvicorn.run(app_, host=host, port=port, log_level="warning", access_log=False)
     finally:
         if stop is not None:
             stop.set()
@@ -62,7 +64,7 @@ def worker_cmd(db: str | None = DbOption,
 
     _logging()
     settings = load_settings(db=db)
-    worker = HubWorker(build_hub(settings), interval_s=settings.poll_interval_ms / 1000)
+    worker = HubWorker.for_hub(build_hub(settings))
     if once:
         console.print(worker.run_once())
         return
@@ -100,7 +102,7 @@ def demo(home: Path = typer.Option(Path("var/demo"), help="Data folder for the d
         console.print("Logins: none yet; the console acts as user 'demo-operator' "
                       "(users, roles and TOTP arrive with issue 3).")
         console.print(f"Demo orders: {', '.join(seeded)}. Press Ctrl-C to stop.")
-        serve(db=None, host="127.0.0.1", port=port, worker=True)
+        run_hub(hub, host="127.0.0.1", port=port, worker=True)
     finally:
         bank.terminate()
         try:

@@ -27,6 +27,13 @@ class HubWorker:
     config: execution.ExecutionConfig = field(default_factory=execution.ExecutionConfig)
     _last_statement_fetch: float = 0.0
 
+    @classmethod
+    def for_hub(cls, hub: Hub) -> HubWorker:
+        settings = hub.settings
+        config = execution.ExecutionConfig(pain001_version=settings.pain001_version,
+                                           initiating_party=settings.company_name)
+        return cls(hub, interval_s=settings.poll_interval_ms / 1000, config=config)
+
     def run_once(self, *, fetch_statements: bool = True) -> dict[str, Any]:
         deps: dict[str, Any] = {"uow_factory": self.hub.uow, "clock": self.hub.clock, "codec": self.hub.codec}
         result: dict[str, Any] = {
