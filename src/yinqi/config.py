@@ -1,8 +1,8 @@
 """Configuration: `yinqi.toml` in YINQI_HOME (or the working directory), then the environment.
 
 Precedence, lowest to highest: built-in defaults, `yinqi.toml`, environment (`YINQI_<FIELD>`,
-e.g. `YINQI_DB`, `YINQI_API_PORT`, `YINQI_SANDBOX_BANK_URL`), command line (`--db`). YINQI_HOME is the data folder: keys,
-certificates, checkpoints, file inbox/outbox.
+e.g. `YINQI_DB`, `YINQI_API_PORT`, `YINQI_SANDBOX_BANK_URL`), command line (`--db`).
+YINQI_HOME is the data folder: keys, certificates, checkpoints, file inbox/outbox.
 """
 
 from __future__ import annotations
@@ -49,6 +49,9 @@ class Settings(BaseModel):
     accounts: list[CompanyAccount] = Field(default_factory=list)
     auto_approve_limit_minor: int = 1_000_000  # demo rule: orders up to 10,000.00 pass with no person
     ledger_hash_key_file: str = "keys/ledger-hmac.key"
+    ledger_checkpoint_key_file: str = "keys/ledger-checkpoint-ed25519.key"
+    ledger_checkpoints_file: str = "checkpoints/ledger.jsonl"  # outside the database, on purpose
+    checkpoint_interval_s: int = 60
     poll_interval_ms: int = 500
 
     @property

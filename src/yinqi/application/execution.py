@@ -20,6 +20,9 @@ from datetime import date
 from itertools import groupby
 from typing import Any
 
+from yinqi.application import orders as order_cases
+from yinqi.application.bank_connector import BankRejectedMessage, BankTransportError, BankUnavailable
+from yinqi.application.ports import Clock, MessageCodec
 from yinqi.domain.bank_messages import (
     AccountId,
     CreditTransfer,
@@ -28,9 +31,6 @@ from yinqi.domain.bank_messages import (
     PostalAddress,
     StatusReport,
 )
-from yinqi.application import orders as order_cases
-from yinqi.application.bank_connector import BankRejectedMessage, BankTransportError, BankUnavailable
-from yinqi.application.ports import Clock, MessageCodec
 from yinqi.domain.orders.lifecycle import OrderState
 from yinqi.domain.orders.order import PaymentOrder
 from yinqi.domain.parties import AccountRef

@@ -154,7 +154,7 @@ class Money:
 
 
 def _to_decimal(amount: str | Decimal | int) -> Decimal:
-    if isinstance(amount, float) or isinstance(amount, bool):
+    if isinstance(amount, float | bool):
         raise AmountInvalid("amounts are never floats: pass a decimal string", rule="no_float", value=amount)
     try:
         value = Decimal(amount.strip()) if isinstance(amount, str) else Decimal(amount)

@@ -26,8 +26,6 @@ from yinqi.config import Settings, load_settings
 
 app = typer.Typer(help="The tamper-evident double-entry ledger.", no_args_is_help=True)
 
-CHECKPOINT_KEY_FILE = "keys/ledger-checkpoint-ed25519.key"
-CHECKPOINTS_FILE = "checkpoints/ledger.jsonl"
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: YINQI_DB or YINQI_HOME).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON report instead of text.")]
@@ -50,10 +48,10 @@ def _open(db: str | None) -> tuple[Settings, Engine, bytes]:
 
 
 def _verify(settings: Settings, engine: Engine, key: bytes) -> VerifyReport:
-    cp_key_path = settings.path(CHECKPOINT_KEY_FILE)
+    cp_key_path = settings.path(settings.ledger_checkpoint_key_file)
     public = load_ed25519(cp_key_path).public_key() if cp_key_path.exists() else None
     try:
-        return verify(engine, hash_key=key, checkpoints_path=settings.path(CHECKPOINTS_FILE),
+        return verify(engine, hash_key=key, checkpoints_path=settings.path(settings.ledger_checkpoints_file),
                       checkpoint_key=public)
     except SQLAlchemyError as exc:
         raise _fail(f"cannot read the ledger: {exc.__class__.__name__}: {exc}") from None
@@ -94,8 +92,8 @@ def checkpoint_command(db: DbOption = None, as_json: JsonOption = False) -> None
         if not report.ok:
             typer.echo(_summary(report), err=True)
             raise typer.Exit(1)
-        signing_key = load_or_create_ed25519(settings.path(CHECKPOINT_KEY_FILE))
-        cp = write_checkpoint(engine, checkpoints_path=settings.path(CHECKPOINTS_FILE),
+        signing_key = load_or_create_ed25519(settings.path(settings.ledger_checkpoint_key_file))
+        cp = write_checkpoint(engine, checkpoints_path=settings.path(settings.ledger_checkpoints_file),
                               signing_key=signing_key, at=datetime.now(UTC))
     except CheckpointMismatch as exc:
         typer.echo(f"refusing to checkpoint: {exc.message}", err=True)
