@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -55,7 +56,8 @@ def start(name: str, args: list[str], *, env: dict[str, str], logdir: Path) -> P
     return Proc(name, popen, log)
 
 
-def wait_ready(proc: Proc, url: str, *, timeout_s: float = 30, verify: str | bool = True) -> None:
+def wait_ready(proc: Proc, url: str, *, timeout_s: float = 30, cafile: Path | None = None) -> None:
+    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=str(cafile)) if cafile else True
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.popen.poll() is not None:
@@ -91,10 +93,13 @@ class Stack:
 
 
 @contextmanager
-def running_stack(tmp: Path, db_url: str, *, hub_env: dict[str, str] | None = None) -> Iterator[Stack]:
+def running_stack(tmp: Path, db_url: str, *, hub_env: dict[str, str] | None = None,
+                  config_toml: str = "") -> Iterator[Stack]:
     home = tmp / "hub"
     bank_home = home / "bank"
     home.mkdir(parents=True, exist_ok=True)
+    if config_toml:
+        (home / "yinqi.toml").write_text(config_toml)
     bank_port, api_port = free_port(), free_port()
     env = {"YINQI_HOME": str(home), "YINQI_DB": db_url, "YINQI_LOG_LEVEL": "INFO"}
     procs: list[Proc] = []
@@ -107,7 +112,7 @@ def running_stack(tmp: Path, db_url: str, *, hub_env: dict[str, str] | None = No
         deadline = time.monotonic() + 30
         while not ca.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
-        wait_ready(bank, f"{bank_url}/admin/health", verify=str(ca))
+        wait_ready(bank, f"{bank_url}/admin/health", cafile=ca)
         env.update({"YINQI_SANDBOX_BANK_URL": bank_url, "YINQI_SANDBOX_BANK_CA": str(ca)})
         upgrade = run_cli(["db", "upgrade"], env=env)
         assert upgrade.returncode == 0, upgrade.stdout + upgrade.stderr

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from yinqi.application import accounts
 from yinqi.application.ports import Clock, Ledger
 from yinqi.domain.orders.checks import build_order
 from yinqi.domain.orders.commands import CreateOrder
@@ -84,11 +85,11 @@ UoW = OrderUnitOfWork
 
 # --- account names ------------------------------------------------------------------------------
 def available_account(order: PaymentOrder) -> str:
-    return f"funds:available:{order.payer.account.ledger_key}"
+    return accounts.available_account(order.payer.account.ledger_key)
 
 
 def held_account(order: PaymentOrder) -> str:
-    return f"funds:held:{order.payer.account.ledger_key}"
+    return accounts.held_account(order.payer.account.ledger_key)
 
 
 def outgoing_account(currency: str) -> str:

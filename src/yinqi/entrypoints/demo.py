@@ -6,16 +6,18 @@ stable idempotency keys and serial numbers)."""
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
 
 from yinqi.application import orders as order_cases
+from yinqi.application.accounts import onboard_account
 from yinqi.bootstrap import Hub
 from yinqi.config import CompanyAccount, Settings
+from yinqi.domain.identifiers import Iban
 from yinqi.domain.money import Money
 from yinqi.domain.orders.commands import AccountInput, CreateOrder, PayeeInput, PayerInput
+from yinqi.domain.parties import AccountRef
 from yinqi.domain.problems import DomainError
 
 COMPANY = CompanyAccount(name="Yinqi Demo Trading GmbH", currency="EUR", iban="DE89370400440532013000",
@@ -72,23 +74,14 @@ def _open_bank_accounts(settings: Settings) -> None:
 
 
 def _fund_ledger(hub: Hub) -> None:
-    now = hub.clock.now()
-    available = f"funds:available:{COMPANY.iban}"
     with hub.uow() as uow:
-        uow.ledger.ensure_account(code=available, currency="EUR", kind="asset", allow_overdraft=False,
-                                  name=f"Available funds {COMPANY.name}")
-        uow.ledger.ensure_account(code="equity:opening:EUR", currency="EUR", kind="equity",
-                                  name="Opening balances EUR")
-        amount = Money.parse(OPENING_BALANCE, "EUR")
-        uow.ledger.post(idempotency_key=f"demo:opening:{COMPANY.iban}",
-                        postings=[(available, amount), ("equity:opening:EUR", -amount)],
-                        memo="opening balance at the sandbox bank", actor="demo", at=now)
-        uow.commit()
+        onboard_account(uow=uow, clock=hub.clock, actor="demo", account=AccountRef(iban=Iban.parse(COMPANY.iban)),
+                        currency="EUR", opening_balance=Money.parse(OPENING_BALANCE, "EUR"), name=COMPANY.name)
 
 
 def _create_orders(hub: Hub) -> list[str]:
     created = []
-    execution = hub.clock.now().date() + timedelta(days=0)
+    execution = hub.clock.now().date()
     for serial, name, iban, country, amount, remittance in PAYEES:
         command = CreateOrder(
             company_id=hub.settings.company_id, serial=serial,

@@ -14,6 +14,7 @@ _FAMILIES: list[tuple[str, str | None]] = [
     ("serve", None),
     ("db", "db"),
     ("ledger", "ledger"),
+    ("accounts", "accounts"),
     ("iso20022", "iso20022"),
     ("statements", "statements"),
     ("sandbox_bank", "sandbox-bank"),
