@@ -73,7 +73,8 @@ def test_an_api_order_travels_to_the_bank_and_settles_with_a_clean_ledger(tmp_pa
 
         events = httpx.get(f"{stack.api}/api/v1/payment-orders/{order_id}/events").json()
         assert events["chain_verified"] is True
-        assert [e["to_state"] for e in events["items"]] == ["DRAFT", "VALIDATED", "APPROVED", "RELEASED", "SENT", "ACCEPTED", "SETTLED"]
+        assert [e["to_state"] for e in events["items"]] == [
+            "DRAFT", "VALIDATED", "APPROVED", "RELEASED", "SENT", "ACCEPTED", "SETTLED"]
         counts = bank(stack).get("/admin/counts").json()
         assert counts["booked"] == {settled["end_to_end_id"]: 1}
         bank_account = bank(stack).get(f"/admin/accounts/{PAYER_IBAN}").json()
