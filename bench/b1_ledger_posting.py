@@ -84,8 +84,7 @@ def hub_arm(url: str, transfers: list[Transfer]) -> float:
     cache: dict[str, Any] = {}
     t0 = time.perf_counter()
     for i in range(0, len(transfers), BATCH):
-        entries = [JournalEntry.build(idempotency_key=k, memo="transfer", actor="bench", at=AT,
-                                      postings=[(a, Money(m, c)) for a, m, c in legs])
+        entries = [JournalEntry.from_rows(idempotency_key=k, memo="transfer", actor="bench", at=AT, rows=legs)
                    for k, legs in transfers[i:i + BATCH]]
         post_batch_durably(engine, entries, hash_key=KEY, account_cache=cache)
     elapsed = time.perf_counter() - t0

@@ -21,7 +21,6 @@ from yinqi.adapters.db.engine import make_engine
 from yinqi.adapters.db.ledger_store import post_batch_durably
 from yinqi.adapters.db.ledger_verify import _JOURNAL_SQL, verify
 from yinqi.domain.ledger import JournalEntry
-from yinqi.domain.money import Money
 
 
 def build(url: str, n: int) -> None:
@@ -30,8 +29,7 @@ def build(url: str, n: int) -> None:
     cache: dict[str, Any] = {}
     transfers = workload(n, 1000, seed=2)
     for i in range(0, n, BATCH):
-        post_batch_durably(engine, [JournalEntry.build(idempotency_key=k, memo="t", actor="bench", at=AT,
-                                                       postings=[(a, Money(m, c)) for a, m, c in legs])
+        post_batch_durably(engine, [JournalEntry.from_rows(idempotency_key=k, memo="t", actor="bench", at=AT, rows=legs)
                                     for k, legs in transfers[i:i + BATCH]], hash_key=KEY, account_cache=cache)
     engine.dispose()
 

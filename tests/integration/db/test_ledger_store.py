@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 
 import pytest
@@ -161,14 +162,47 @@ def _disable_guards(conn) -> None:  # type: ignore[no-untyped-def]
         conn.execute(text("SET LOCAL session_replication_role = replica"))
 
 
+_FORGE = ("WITH e AS (INSERT INTO ledger_entries (seq, idempotency_key, memo, metadata_json, actor, at_utc, "
+          "prev_hash, hash) VALUES (2, 'forged', '', '{}', 'x', '2024-03-01T12:00:00.000000Z', :h, :h)) ")
+
+
+@pytest.mark.parametrize(("sql", "ok"), [
+    (_FORGE + "INSERT INTO ledger_postings VALUES (2, 0, 'customer:1', 'CNY', 5), (2, 1, 'customer:2', 'CNY', -5)",
+     True),
+    (_FORGE + "INSERT INTO ledger_postings VALUES (2, 0, 'customer:1', 'CNY', 5), (2, 1, 'customer:2', 'CNY', -4)",
+     False),
+    (_FORGE + "INSERT INTO ledger_postings VALUES (2, 0, 'customer:1', 'CNY', 5), (2, 1, 'bank:EUR', 'EUR', -5)",
+     False),
+    (_FORGE + "INSERT INTO ledger_postings VALUES (2, 0, 'customer:1', 'CNY', 5)", False),
+    (_FORGE + "SELECT 1", False),
+    ("INSERT INTO ledger_postings VALUES (1, 2, 'customer:1', 'CNY', 7)", False),
+])
+def test_postgres_refuses_an_unbalanced_entry_at_the_storage_boundary(engine: Engine, sql: str, ok: bool) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no statement-level triggers: the store and verify carry this check")
+    with engine.connect() as conn, conn.begin():
+        setup_accounts(SqlLedger(conn, hash_key=KEY))
+        deposit(SqlLedger(conn, hash_key=KEY), "d1", "customer:1", 5)
+    with engine.connect() as conn, conn.begin():
+        if ok:
+            conn.execute(text(sql), {"h": b"\0" * 32})
+        else:
+            with pytest.raises(DBAPIError, match="does not balance"):
+                conn.execute(text(sql), {"h": b"\0" * 32})
+
+
 TRANSFER = st.tuples(st.sampled_from(["a1", "a2", "a3", "e1", "e2"]), st.sampled_from(["a1", "a2", "a3", "e1", "e2"]),
                      st.integers(1, 10**9))
+
+
+_RUNS = itertools.count()
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(TRANSFER, min_size=1, max_size=12), st.uuids())
 def test_any_sequence_of_valid_transactions_keeps_trial_balance_zero(engine: Engine, transfers, run) -> None:  # type: ignore[no-untyped-def]
     cur = {"a": "USD", "e": "EUR"}
+    run = f"{run}-{next(_RUNS)}"  # hypothesis may draw the same uuid twice against one engine
     with engine.connect() as conn, conn.begin():
         led = SqlLedger(conn, hash_key=KEY)
         for code in ("a1", "a2", "a3", "e1", "e2"):

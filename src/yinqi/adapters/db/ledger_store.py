@@ -8,11 +8,15 @@ How a batch is appended (`post_many`, which `post` and `reverse` use):
 2. Resolve idempotency keys: a stored key with the same content returns its original sequence
    number; other content raises LEDGER_IDEMPOTENCY_CONFLICT. Both checks happen under the lock.
 3. Load the accounts (cached per instance: an account's currency, kind and overdraft rule never
-   change), check each posting's currency, and lock the touched balance rows.
+   change), check each posting's currency, and read the guarded (no-overdraft) balance rows with
+   one locking query.
 4. Apply entries in order to the locked balances; a guarded account crossing zero raises
-   INSUFFICIENT_FUNDS and the caller's transaction rolls back (a batch is all or nothing).
+   INSUFFICIENT_FUNDS before anything is written (a batch is all or nothing).
 5. Hash each entry onto the chain, re-check the per-currency sum on the exact rows being written
-   (STYLE rule 7), and write with one `executemany` per table. The head row moves last.
+   (STYLE rule 7), and write set-based: SQLite one `executemany` per table and one UPDATE of all
+   touched balances from a JSON parameter; PostgreSQL one `WITH … INSERT … unnest` statement for
+   entries plus postings (its statement-level triggers re-check each entry's balance at the end of
+   that statement) and one UPDATE from arrays. The head row moves last.
 
 Nothing here commits: the unit of work does, or `post_batch_durably`, which is also where the
 crash-test failpoints `ledger.post.before_commit` / `ledger.post.after_commit` sit.
@@ -20,6 +24,7 @@ crash-test failpoints `ledger.post.before_commit` / `ledger.post.after_commit` s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -35,7 +40,7 @@ from yinqi.adapters.db.tables.ledger import (
     ledger_postings,
 )
 from yinqi.domain.ledger.accounts import Account, AccountConflict, AccountKind, AccountUnknown, account_kind
-from yinqi.domain.ledger.chain import GENESIS_HASH, entry_hash
+from yinqi.domain.ledger.chain import GENESIS_HASH, canonical_content, entry_hash
 from yinqi.domain.ledger.entry import (
     AlreadyReversed,
     EntryUnknown,
@@ -68,6 +73,116 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[i:i + _CHUNK]
 
 
+class _Sql:
+    """The statements one batch needs, in one dialect: a batch is a handful of set-based statements,
+    whatever its size (SQLite reads the key and code lists from one JSON parameter, PostgreSQL from
+    arrays)."""
+
+    lock_head = "SELECT seq, hash FROM ledger_chain_head WHERE id = 1"
+    move_head = "UPDATE ledger_chain_head SET seq = ?, hash = ? WHERE id = 1"
+    known_keys = ("SELECT idempotency_key FROM ledger_entries "
+                  "WHERE idempotency_key IN (SELECT value FROM json_each(?))")
+    lock_balances = ("SELECT account_code, balance_minor FROM ledger_balances "
+                     "WHERE account_code IN (SELECT value FROM json_each(?))")
+    _entries = ("INSERT INTO ledger_entries (seq, idempotency_key, memo, metadata_json, actor, at_utc, reverses_seq, "
+                "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    _postings = "INSERT INTO ledger_postings (seq, idx, account_code, currency, amount_minor) VALUES (?, ?, ?, ?, ?)"
+    _balances = ("UPDATE ledger_balances SET balance_minor = balance_minor + d.value "
+                 "FROM json_each(?) AS d WHERE account_code = d.key")
+
+    @staticmethod
+    def many(values: Sequence[str]) -> Any:
+        return json.dumps(list(values))
+
+    def insert_journal(self, conn: Connection, entries: list[tuple[Any, ...]],
+                       postings: list[tuple[Any, ...]]) -> None:
+        """Plain driver `executemany` of tuples: no per-row SQL compilation or dict handling."""
+        conn.exec_driver_sql(self._entries, entries)
+        conn.exec_driver_sql(self._postings, postings)
+
+    def add_to_balances(self, conn: Connection, deltas: dict[str, int]) -> int:
+        """One UPDATE for every touched account; returns the number of balance rows it changed."""
+        return int(conn.exec_driver_sql(self._balances, (json.dumps(deltas),)).rowcount)
+
+
+class _PgSql(_Sql):
+    """PostgreSQL: arrays and `unnest`, and entries plus postings in ONE statement, because the
+    statement-level balance triggers (tables/ledger.py) check each entry at the end of it."""
+
+    lock_head = "SELECT seq, hash FROM ledger_chain_head WHERE id = 1 FOR UPDATE"
+    move_head = "UPDATE ledger_chain_head SET seq = %s, hash = %s WHERE id = 1"
+    known_keys = "SELECT idempotency_key FROM ledger_entries WHERE idempotency_key = ANY(%s::text[])"
+    lock_balances = ("SELECT account_code, balance_minor FROM ledger_balances "
+                     "WHERE account_code = ANY(%s::text[]) ORDER BY account_code FOR UPDATE")
+    _journal = (
+        "WITH e AS (INSERT INTO ledger_entries (seq, idempotency_key, memo, metadata_json, actor, at_utc, "
+        "reverses_seq, prev_hash, hash) SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], "
+        "%s::text[], %s::text[], %s::bigint[], %s::bytea[], %s::bytea[])) "
+        "INSERT INTO ledger_postings (seq, idx, account_code, currency, amount_minor) "
+        "SELECT * FROM unnest(%s::bigint[], %s::smallint[], %s::text[], %s::text[], %s::bigint[])")
+    _balances = ("UPDATE ledger_balances AS b SET balance_minor = b.balance_minor + d.delta "
+                 "FROM unnest(%s::text[], %s::bigint[]) AS d(code, delta) WHERE b.account_code = d.code")
+
+    @staticmethod
+    def many(values: Sequence[str]) -> Any:
+        return list(values)
+
+    def insert_journal(self, conn: Connection, entries: list[tuple[Any, ...]],
+                       postings: list[tuple[Any, ...]]) -> None:
+        columns = [list(c) for c in zip(*entries, strict=True)] + [list(c) for c in zip(*postings, strict=True)]
+        conn.exec_driver_sql(self._journal, tuple(columns))
+
+    def add_to_balances(self, conn: Connection, deltas: dict[str, int]) -> int:
+        return int(conn.exec_driver_sql(self._balances, (list(deltas), list(deltas.values()))).rowcount)
+
+
+_SQLITE, _PG = _Sql(), _PgSql()
+
+
+def _check_currencies(legs: Sequence[list[tuple[str, int, str]]], accounts: dict[str, Account]) -> None:
+    """Raises: LEDGER_CURRENCY_MISMATCH for the first posting in another currency than its account."""
+    for rows in legs:
+        for account, _, currency in rows:
+            if accounts[account].currency != currency:
+                accounts[account].check_currency(currency)
+
+
+def _apply(fresh: Sequence[JournalEntry], legs: Sequence[list[tuple[str, int, str]]], balances: dict[str, int],
+           guarded: dict[str, Account]) -> dict[str, int]:
+    """Run the entries in order over the locked balances of the guarded accounts (raising
+    INSUFFICIENT_FUNDS at the first entry that overdraws one); returns the delta per account."""
+    sign = {c: a.kind.sign for c, a in guarded.items()}  # sign * balance >= 0 when healthy
+    deltas: dict[str, int] = {}
+    for e, rows in zip(fresh, legs, strict=True):
+        for account, minor, _ in rows:
+            deltas[account] = deltas.get(account, 0) + minor
+            if account in sign:
+                balances[account] += minor
+        for account, _, _ in rows:
+            if account in sign and sign[account] * balances[account] < 0:
+                guarded[account].check_balance(balances[account], entry_key=e.idempotency_key)
+    return {c: d for c, d in deltas.items() if d}
+
+
+def _chain_rows(key: bytes, fresh: Sequence[JournalEntry], legs: Sequence[list[tuple[str, int, str]]],
+                seq: int, prev: bytes) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Hash each entry onto the chain; the rows to write. Re-checks the per-currency sum on the
+    exact rows being written (the storage boundary, STYLE rule 7)."""
+    entry_rows: list[tuple[Any, ...]] = []
+    posting_rows: list[tuple[Any, ...]] = []
+    for e, rows in zip(fresh, legs, strict=True):
+        seq += 1
+        check_balanced(rows, where=e.idempotency_key)
+        content = canonical_content(idempotency_key=e.idempotency_key, postings=rows, memo=e.memo,
+                                    metadata_json=e.metadata_json, reverses_seq=e.reverses_seq, at_utc=e.at_utc)
+        h = entry_hash(key, prev_hash=prev, seq=seq, content=content, actor=e.actor)
+        entry_rows.append((seq, e.idempotency_key, e.memo, e.metadata_json, e.actor, e.at_utc, e.reverses_seq,
+                           prev, h))
+        posting_rows.extend((seq, i, a, c, m) for i, (a, m, c) in enumerate(rows))
+        prev = h
+    return entry_rows, posting_rows
+
+
 class SqlLedger:
     """The `Ledger` port on one SQLAlchemy connection. See the module docstring for the protocol."""
 
@@ -81,14 +196,7 @@ class SqlLedger:
         self._key = hash_key
         self._accounts: dict[str, Account] = {} if account_cache is None else account_cache
         self._pg = conn.dialect.name == "postgresql"
-        q = "%s" if self._pg else "?"
-        self._sql_entries = (
-            "INSERT INTO ledger_entries (seq, idempotency_key, memo, metadata_json, actor, at_utc, reverses_seq, "
-            f"prev_hash, hash) VALUES ({', '.join([q] * 9)})")
-        self._sql_postings = ("INSERT INTO ledger_postings (seq, idx, account_code, currency, amount_minor) "
-                              f"VALUES ({', '.join([q] * 5)})")
-        self._sql_balance = f"UPDATE ledger_balances SET balance_minor = balance_minor + {q} WHERE account_code = {q}"
-        self._sql_head = f"UPDATE ledger_chain_head SET seq = {q}, hash = {q} WHERE id = 1"
+        self._sql: _Sql = _PG if self._pg else _SQLITE
 
     # --- accounts --------------------------------------------------------------------------
     def ensure_account(self, *, code: str, currency: str, kind: str, allow_overdraft: bool = True,
@@ -125,7 +233,7 @@ class SqlLedger:
         for chunk in _chunks(missing):
             rows = self._conn.exec_driver_sql(
                 "SELECT code, currency, kind, allow_overdraft, name FROM ledger_accounts "
-                f"WHERE code IN ({', '.join([q] * len(chunk))})", tuple(chunk))
+                f"WHERE code IN ({', '.join([q] * len(chunk))})", tuple(chunk)).all()
             for code, currency, kind, overdraft, name in rows:
                 self._accounts[code] = Account(code=code, currency=currency, kind=AccountKind(kind),
                                                allow_overdraft=bool(overdraft), name=name)
@@ -161,8 +269,9 @@ class SqlLedger:
     def post_many(self, entries: Sequence[JournalEntry]) -> list[int]:
         """Append a batch in one transaction (group commit); returns one sequence number per entry.
 
-        All or nothing: the first failing entry raises and the caller rolls back. Duplicated keys
-        inside the batch behave like replays. Raises: as `post`, plus ALREADY_REVERSED.
+        All or nothing: the first failing entry raises before anything is written, and the caller
+        rolls back. Duplicated keys inside the batch behave like replays. Raises: as `post`, plus
+        ALREADY_REVERSED.
         """
         if not entries:
             return []
@@ -173,29 +282,26 @@ class SqlLedger:
         seqs, fresh = self._resolve_keys(entries)
         if not fresh:
             return [s for s in seqs if s is not None]
-        accounts = self._load_accounts({p.account for e in fresh for p in e.postings})
-        for e in fresh:
-            for p in e.postings:
-                accounts[p.account].check_currency(p.amount.currency)
+        legs = [e.rows() for e in fresh]
+        accounts = self._load_accounts({a for rows in legs for a, _, _ in rows})
+        _check_currencies(legs, accounts)
         self._check_reversals(fresh)
-        balances = self._lock_balances(sorted(accounts))
-        deltas = self._apply(fresh, balances, accounts)
-        new_seqs = self._write(fresh, head_seq, head_hash, deltas)
+        guarded = {c: a for c, a in accounts.items() if not a.allow_overdraft}
+        deltas = _apply(fresh, legs, self._lock_balances(sorted(guarded)), guarded)
+        new_seqs = self._write(fresh, legs, head_seq, head_hash, deltas)
         by_key = dict(zip((e.idempotency_key for e in fresh), new_seqs, strict=True))
         return [s if s is not None else by_key[e.idempotency_key] for s, e in zip(seqs, entries, strict=True)]
 
     def _lock_head(self) -> tuple[int, bytes]:
-        h = ledger_chain_head.c
-        query = select(h.seq, h.hash).where(h.id == 1).with_for_update()
-        row = self._conn.execute(query).first()
+        row = self._conn.exec_driver_sql(self._sql.lock_head).first()
         if row is None:
             self._insert_ignore(ledger_chain_head, {"id": 1, "seq": 0, "hash": GENESIS_HASH})
-            row = self._conn.execute(query).one()
+            row = self._conn.exec_driver_sql(self._sql.lock_head).one()
         return int(row[0]), bytes(row[1])
 
     def _resolve_keys(self, entries: Sequence[JournalEntry]) -> tuple[list[int | None], list[JournalEntry]]:
         """Known keys map to their stored seq (after the same-content check); the rest are fresh."""
-        stored = self._find_many([e.idempotency_key for e in entries])
+        stored = self._find_many(self._known_keys([e.idempotency_key for e in entries]))
         seqs: list[int | None] = []
         fresh: dict[str, JournalEntry] = {}
         for e in entries:
@@ -210,6 +316,10 @@ class SqlLedger:
                 fresh[key] = e
             seqs.append(None)
         return seqs, list(fresh.values())
+
+    def _known_keys(self, keys: Sequence[str]) -> list[str]:
+        """The keys already in the journal: one indexed probe for the whole batch."""
+        return [r[0] for r in self._conn.exec_driver_sql(self._sql.known_keys, (self._sql.many(keys),)).all()]
 
     def _check_reversals(self, fresh: Sequence[JournalEntry]) -> None:
         targets = [e.reverses_seq for e in fresh if e.reverses_seq is not None]
@@ -228,50 +338,26 @@ class SqlLedger:
                                   rule="reverse_once", value=done[0], details={"reversed_by": done[1]})
 
     def _lock_balances(self, codes: Sequence[str]) -> dict[str, int]:
-        b = ledger_balances.c
-        out: dict[str, int] = {}
-        for chunk in _chunks(codes):
-            query = select(b.account_code, b.balance_minor).where(b.account_code.in_(chunk))
-            out.update((c, int(v)) for c, v in self._conn.execute(query.order_by(b.account_code)
-                                                                  .with_for_update()))
-        return out
+        """Read and lock (in code order: no deadlocks) the balances the overdraft check needs."""
+        if not codes:
+            return {}
+        rows = self._conn.exec_driver_sql(self._sql.lock_balances, (self._sql.many(codes),)).all()
+        return {c: int(v) for c, v in rows}
 
-    @staticmethod
-    def _apply(fresh: Sequence[JournalEntry], balances: dict[str, int],
-               accounts: dict[str, Account]) -> dict[str, int]:
-        """Run the entries over the locked balances in order; returns the delta per account."""
-        before = dict(balances)
-        for e in fresh:
-            for p in e.postings:
-                balances[p.account] += p.amount.minor
-            for p in e.postings:
-                accounts[p.account].check_balance(balances[p.account], entry_key=e.idempotency_key)
-        return {c: balances[c] - before[c] for c in balances if balances[c] != before[c]}
-
-    def _write(self, fresh: Sequence[JournalEntry], head_seq: int, head_hash: bytes,
-               deltas: dict[str, int]) -> list[int]:
-        entry_rows: list[tuple[Any, ...]] = []
-        posting_rows: list[tuple[Any, ...]] = []
-        seq, prev = head_seq, head_hash
-        for e in fresh:
-            seq += 1
-            rows = e.rows()
-            check_balanced(rows, where=e.idempotency_key)  # storage boundary: the rows we write
-            h = entry_hash(self._key, prev_hash=prev, seq=seq, content=e.content(), actor=e.actor)
-            entry_rows.append((seq, e.idempotency_key, e.memo, e.metadata_json, e.actor, e.at_utc,
-                               e.reverses_seq, prev, h))
-            posting_rows.extend((seq, i, a, c, m) for i, (a, m, c) in enumerate(rows))
-            prev = h
-        try:  # plain driver executemany of tuples: no per-row SQL compilation or dict handling
-            self._conn.exec_driver_sql(self._sql_entries, entry_rows)  # type: ignore[arg-type]
+    def _write(self, fresh: Sequence[JournalEntry], legs: Sequence[list[tuple[str, int, str]]], head_seq: int,
+               head_hash: bytes, deltas: dict[str, int]) -> list[int]:
+        entry_rows, posting_rows = _chain_rows(self._key, fresh, legs, head_seq, head_hash)
+        try:
+            self._sql.insert_journal(self._conn, entry_rows, posting_rows)
         except IntegrityError as exc:
             if "reverses_seq" in str(exc.orig):
                 raise AlreadyReversed("entry already reversed (concurrent reversal)",
                                       rule="reverse_once") from None
             raise
-        self._conn.exec_driver_sql(self._sql_postings, posting_rows)  # type: ignore[arg-type]
-        self._conn.exec_driver_sql(self._sql_balance, [(d, c) for c, d in deltas.items()])  # type: ignore[arg-type]
-        self._conn.exec_driver_sql(self._sql_head, (seq, prev))  # type: ignore[arg-type]
+        if self._sql.add_to_balances(self._conn, deltas) != len(deltas):
+            raise AccountUnknown("an account has no balance row", rule="balance_row_exists")
+        seq, prev = entry_rows[-1][0], entry_rows[-1][8]
+        self._conn.exec_driver_sql(self._sql.move_head, (seq, prev))
         return list(range(head_seq + 1, seq + 1))
 
     # --- reading ---------------------------------------------------------------------------

@@ -19,7 +19,6 @@ not blocked), with plain tuples and one HMAC call per entry.
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import Connection, Engine
 
 from yinqi.adapters.crypto.checkpoint_signing import SignedCheckpoint, append_checkpoint, read_checkpoints
-from yinqi.domain.ledger.chain import GENESIS_HASH, format_at
+from yinqi.domain.ledger.chain import GENESIS_HASH, canonical_text, format_at
 from yinqi.domain.ledger.checkpoint import Checkpoint
 from yinqi.domain.ledger.merkle import MerkleAccumulator, leaf_hash
 from yinqi.domain.problems import DomainError
@@ -39,7 +38,7 @@ __all__ = ["CheckpointMismatch", "VerifyProblem", "VerifyReport", "verify", "wri
 
 _JOURNAL_SQL = (
     "SELECT e.seq, e.idempotency_key, e.memo, e.metadata_json, e.actor, e.at_utc, e.reverses_seq,"
-    " e.prev_hash, e.hash, p.account_code, p.amount_minor, p.currency"
+    " e.prev_hash, e.hash, p.account_code, p.amount_minor, p.currency, p.idx"
     " FROM ledger_entries e LEFT JOIN ledger_postings p ON p.seq = e.seq ORDER BY e.seq, p.idx")
 _FETCH = 5000
 
@@ -170,34 +169,32 @@ class _Walk:
         self.roots: dict[int, tuple[bytes, bytes]] = {0: (GENESIS_HASH, self.acc.root())}
 
     def run(self, rows: Iterator[tuple[Any, ...]]) -> None:
+        """Group the joined rows (one per posting, entry columns repeated) into entries."""
         head: tuple[Any, ...] | None = None
         legs: list[tuple[str, int, str]] = []
+        idxs: list[int] = []
+        bal = self.balances
         for row in rows:
             if head is None or row[0] != head[0]:
                 if head is not None:
-                    self.entry(head, legs)
-                head, legs = row, []
+                    self.entry(head, legs, idxs)
+                head, legs, idxs = row, [], []
             if row[9] is not None:
-                legs.append((row[9], row[10], row[11]))
+                legs.append(row[9:12])
+                idxs.append(row[12])
+                bal[row[9]] = bal.get(row[9], 0) + row[10]
         if head is not None:
-            self.entry(head, legs)
+            self.entry(head, legs, idxs)
 
-    def entry(self, head: tuple[Any, ...], legs: list[tuple[str, int, str]]) -> None:
-        seq, key, memo, meta, actor, at, rev, prev_hash, stored = head[:9]
-        out = self.out
-        expected = self.last_seq + 1
-        if seq != expected:
-            out.add("sequence_gap", f"expected entry {expected}, found {seq}", expected)
-        content = (f'{{"at":{_enc(at)},"idempotency_key":{_enc(key)},"memo":{_enc(memo)},'
-                   f'"metadata":{meta},"postings":{_enc(legs)},'
-                   f'"reverses_seq":{"null" if rev is None else rev}}}').encode("ascii", "replace")
-        stored = bytes(stored)
+    def entry(self, head: tuple[Any, ...], legs: list[tuple[str, int, str]], idxs: list[int]) -> None:
+        seq, prev_hash, stored = head[0], head[7], bytes(head[8])
+        if seq != self.last_seq + 1:
+            self.out.add("sequence_gap", f"expected entry {self.last_seq + 1}, found {seq}", self.last_seq + 1)
         if bytes(prev_hash) != self.prev:
-            out.add("broken_link", f"entry {seq} does not link to the entry before it", seq)
-        msg = b"".join((b"\x01", self.prev, seq.to_bytes(8, "big"), content, actor.encode()))
-        if _hmac(self.key, msg, "sha256") != stored:
-            out.add("hash_mismatch", f"entry {seq} does not match its hash (content or order changed)", seq)
-        self._legs(seq, legs)
+            self.out.add("broken_link", f"entry {seq} does not link to the entry before it", seq)
+        if _hmac(self.key, _message(head, legs, self.prev), "sha256") != stored:
+            self.out.add("hash_mismatch", f"entry {seq} does not match its hash (content or order changed)", seq)
+        self._legs(seq, legs, idxs)
         self.count += 1
         self.last_seq, self.prev = seq, stored  # carry the stored hash: one edit reports one entry
         if self.count <= self.merkle_upto:
@@ -205,11 +202,12 @@ class _Walk:
             if self.count in self.want_roots:
                 self.roots[self.count] = (stored, self.acc.root())
 
-    def _legs(self, seq: int, legs: list[tuple[str, int, str]]) -> None:
+    def _legs(self, seq: int, legs: list[tuple[str, int, str]], idxs: list[int]) -> None:
+        """Per entry: at least two postings, numbered 0..n-1, summing to zero per currency, each in
+        its account's currency. (Balances per account were summed while grouping.)"""
         sums: dict[str, int] = {}
-        bal, accounts = self.balances, self.accounts
+        accounts = self.accounts
         for account, amount, currency in legs:
-            bal[account] = bal.get(account, 0) + amount
             sums[currency] = sums.get(currency, 0) + amount
             shape = accounts.get(account)
             if shape is None or shape[0] != currency:
@@ -218,9 +216,24 @@ class _Walk:
         self.postings += len(legs)
         if len(legs) < 2 or any(sums.values()):
             self.out.add("unbalanced", f"entry {seq} has {len(legs)} postings summing to {sums}", seq)
+        if idxs != list(range(len(idxs))):  # the order is hashed, the numbers are not: keep them honest
+            self.out.add("posting_index", f"entry {seq} numbers its postings {idxs}", seq)
 
 
-_enc = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
+def _message(head: tuple[Any, ...], legs: list[tuple[str, int, str]], prev: bytes) -> bytes:
+    """What the entry's HMAC covers, rebuilt from the stored columns; a value no writer could have
+    stored (a number where text belongs, non-ASCII metadata) yields bytes that cannot match."""
+    seq, key, memo, meta, actor, at, rev = head[:7]
+    if rev is not None and type(rev) is not int:  # canonical_text would round it
+        return b"\x00unencodable"
+    try:
+        content = canonical_text(idempotency_key=key, postings=legs, memo=memo, metadata_json=meta,
+                                 reverses_seq=rev, at_utc=at).encode("utf-8", "surrogatepass")
+        return b"".join((b"\x01", prev, seq.to_bytes(8, "big"), content, actor.encode("utf-8", "surrogatepass")))
+    except (TypeError, ValueError, AttributeError, OverflowError):
+        return b"\x00unencodable"
+
+
 _hmac = hmac.digest
 
 

@@ -18,12 +18,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from yinqi.domain.currency import Currency
 from yinqi.domain.problems import DomainError
 
 __all__ = ["Account", "AccountConflict", "AccountInvalid", "AccountKind", "AccountUnknown",
-           "InsufficientFunds", "LedgerCurrencyMismatch", "account_kind", "check_account_code"]
+           "InsufficientFunds", "LedgerCurrencyMismatch", "account_kind", "check_account_code",
+           "is_account_code"]
 
 # Letters, digits and a few separators; colons build the hierarchy ("funds:available:CN-ICBC-001").
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9:_.@/\-]{0,199}")
@@ -79,13 +81,18 @@ def account_kind(value: str) -> AccountKind:
                              where="kind", rule="account_kind", value=value) from None
 
 
+@lru_cache(maxsize=1 << 16)  # a ledger posts to the same accounts over and over
+def is_account_code(code: str) -> bool:
+    return _CODE.fullmatch(code) is not None
+
+
 def check_account_code(code: str) -> str:
     """Return `code` if it is a well-formed account code.
 
     Raises:
         AccountInvalid (LEDGER_ACCOUNT_INVALID): empty, too long, or a character outside the set.
     """
-    if not isinstance(code, str) or not _CODE.fullmatch(code):
+    if not isinstance(code, str) or not is_account_code(code):
         raise AccountInvalid(f"account code {code!r} must match {_CODE.pattern}", where="account",
                              rule="account_code_syntax", value=code)
     return code

@@ -31,10 +31,12 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
-__all__ = ["GENESIS_HASH", "VERSION", "canonical_content", "canonical_json", "entry_hash", "format_at",
-           "parse_at"]
+__all__ = ["GENESIS_HASH", "VERSION", "canonical_content", "canonical_json", "canonical_text", "entry_hash",
+           "format_at", "is_canonical_at", "parse_at"]
 
 VERSION = 1
 _VERSION_BYTE = bytes([VERSION])
@@ -54,11 +56,31 @@ def canonical_json(value: Any) -> str:
 def canonical_content(*, idempotency_key: str, postings: Sequence[tuple[str, int, str]], memo: str,
                       metadata_json: str, reverses_seq: int | None, at_utc: str) -> bytes:
     """The canonical bytes of one entry. Byte-identical to `canonical_json` of the same object
-    (a golden test checks this); assembled by hand because the verifier calls it per entry."""
+    (tests check this on golden and generated entries)."""
+    return canonical_text(idempotency_key=idempotency_key, postings=postings, memo=memo,
+                          metadata_json=metadata_json, reverses_seq=reverses_seq, at_utc=at_utc).encode("ascii")
+
+
+# json's own C string escaper: the same bytes `_encode` writes for a str, without its dispatch.
+_str = encode_basestring_ascii
+
+
+def canonical_text(*, idempotency_key: str, postings: Sequence[tuple[str, int, str]], memo: str,
+                   metadata_json: str, reverses_seq: int | None, at_utc: str) -> str:
+    """`canonical_content` before encoding, filled into a fixed template because the store and the
+    verifier run it once per entry. Keys are written in sorted order (Keep them sorted!)."""
     rs = "null" if reverses_seq is None else str(int(reverses_seq))
-    return (f'{{"at":{_encode(at_utc)},"idempotency_key":{_encode(idempotency_key)},'
-            f'"memo":{_encode(memo)},"metadata":{metadata_json},"postings":{_encode(postings)},'
-            f'"reverses_seq":{rs}}}').encode("ascii")
+    return (f'{{"at":{_str(at_utc)},"idempotency_key":{_str(idempotency_key)},"memo":{_str(memo)},'
+            f'"metadata":{metadata_json},"postings":[{_legs(postings)}],"reverses_seq":{rs}}}')
+
+
+def _legs(postings: Sequence[tuple[str, int, str]]) -> str:
+    if all(type(m) is int for _, m, _ in postings):  # json writes an int as int.__repr__ does
+        try:
+            return ",".join([f"[{_str(a)},{m},{_str(c)}]" for a, m, c in postings])
+        except TypeError:  # a code that is not a str
+            pass
+    return _encode(list(postings))[1:-1]  # anything else exactly as json would (bool, float, None…)
 
 
 def entry_hash(key: bytes, *, prev_hash: bytes, seq: int, content: bytes, actor: str) -> bytes:
@@ -70,7 +92,23 @@ def format_at(at: datetime) -> str:
     """The canonical UTC timestamp. Naive datetimes are refused: a ledger never guesses a zone."""
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("ledger timestamps must be timezone-aware")
+    return _format_utc(at)
+
+
+@lru_cache(maxsize=1024)  # pure; a batch often shares one booking time, and isoformat is slow
+def _format_utc(at: datetime) -> str:
     return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def is_canonical_at(at_utc: str) -> bool:
+    """The canonical shape, and a real date (what `parse_at` accepts), without building the value."""
+    if not isinstance(at_utc, str) or not _AT_SHAPE.fullmatch(at_utc):
+        return False
+    try:
+        datetime.fromisoformat(at_utc[:-1])
+    except ValueError:
+        return False
+    return True
 
 
 def parse_at(at_utc: str) -> datetime:

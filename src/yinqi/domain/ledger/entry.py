@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from yinqi.domain.ledger.accounts import check_account_code
-from yinqi.domain.ledger.chain import canonical_content, canonical_json, format_at, parse_at
+from yinqi.domain.ledger.accounts import check_account_code, is_account_code
+from yinqi.domain.ledger.chain import canonical_content, canonical_json, format_at, is_canonical_at, parse_at
 from yinqi.domain.money import Money
 from yinqi.domain.problems import Conflict, DomainError, NotFound
 
@@ -122,12 +122,11 @@ class JournalEntry:
                                      rule="memo_length")
         if not isinstance(self.actor, str) or not 0 < len(self.actor) <= 200:
             raise LedgerEntryInvalid("actor must be 1..200 characters", where=key, rule="actor")
-        try:
-            parse_at(self.at_utc)  # the canonical shape, and a real date
-        except (ValueError, TypeError):
+        if not is_canonical_at(self.at_utc):  # the canonical shape, and a real date
             raise LedgerEntryInvalid(f"timestamp {self.at_utc!r} is not canonical UTC", where=key,
-                                     rule="timestamp_format", value=self.at_utc) from None
-        if self.reverses_seq is not None and (isinstance(self.reverses_seq, bool) or self.reverses_seq < 1):
+                                     rule="timestamp_format", value=self.at_utc)
+        rev = self.reverses_seq
+        if rev is not None and (isinstance(rev, bool) or not isinstance(rev, int) or rev < 1):
             raise LedgerEntryInvalid("reverses_seq must be a positive sequence number", where=key,
                                      rule="reverses_seq", value=self.reverses_seq)
 
@@ -138,13 +137,28 @@ class JournalEntry:
               reverses_seq: int | None = None) -> JournalEntry:
         """Raises: LEDGER_ENTRY_INVALID, LEDGER_UNBALANCED, LEDGER_ACCOUNT_INVALID, AMOUNT_INVALID."""
         legs = tuple(p if isinstance(p, Posting) else Posting(p[0], p[1]) for p in postings)
-        try:
-            at_utc = format_at(at)
-            metadata_json = canonical_json(dict(metadata or {}))
-        except (ValueError, TypeError) as exc:
-            raise LedgerEntryInvalid(str(exc), where=idempotency_key, rule="timestamp_or_metadata") from None
+        at_utc, metadata_json = _canonical_at_and_metadata(idempotency_key, at, metadata)
         return cls(idempotency_key=idempotency_key, postings=legs, memo=memo, actor=actor, at_utc=at_utc,
                    metadata_json=metadata_json, reverses_seq=reverses_seq)
+
+    @classmethod
+    def from_rows(cls, *, idempotency_key: str, rows: Sequence[tuple[str, int, str]], memo: str, actor: str,
+                  at: datetime, metadata: Mapping[str, Any] | None = None,
+                  reverses_seq: int | None = None) -> JournalEntry:
+        """`build` from plain (account, amount_minor, currency) rows, the shape bulk callers hold.
+
+        Every check `build` makes is made, each once: a value that is not plainly valid goes
+        through the `Money` and `Posting` constructors (which raise their own errors), and the
+        entry's checks run on the finished value. Raises: as `build`, plus UNKNOWN_CURRENCY.
+        """
+        at_utc, metadata_json = _canonical_at_and_metadata(idempotency_key, at, metadata)
+        entry = object.__new__(cls)
+        for name, value in (("idempotency_key", idempotency_key), ("memo", memo), ("actor", actor),
+                            ("postings", tuple([_posting(a, m, c) for a, m, c in rows])),
+                            ("at_utc", at_utc), ("metadata_json", metadata_json), ("reverses_seq", reverses_seq)):
+            object.__setattr__(entry, name, value)
+        entry.__post_init__()
+        return entry
 
     def reversal(self, *, seq: int, idempotency_key: str, actor: str, at: datetime,
                  reason: str) -> JournalEntry:
@@ -165,7 +179,7 @@ class JournalEntry:
         return value
 
     def rows(self) -> list[tuple[str, int, str]]:
-        return [p.as_row() for p in self.postings]
+        return [(p.account, p.amount.minor, p.amount.currency) for p in self.postings]
 
     def content(self) -> bytes:
         return canonical_content(idempotency_key=self.idempotency_key, postings=self.rows(), memo=self.memo,
@@ -191,6 +205,38 @@ class JournalEntry:
                 f"idempotency key {self.idempotency_key!r} was used for entry {seq} with other content",
                 where="idempotency_key", rule="same_key_same_content", value=self.idempotency_key,
                 details={"seq": seq})
+
+
+def _canonical_at_and_metadata(key: str, at: datetime, metadata: Mapping[str, Any] | None) -> tuple[str, str]:
+    try:
+        return format_at(at), canonical_json(dict(metadata)) if metadata else "{}"
+    except (ValueError, TypeError) as exc:
+        raise LedgerEntryInvalid(str(exc), where=key, rule="timestamp_or_metadata") from None
+
+
+# Money's range (money._MAX_DIGITS); a test pins the two together.
+_MINOR_LIMIT = 10**18
+# Currency spelling -> the code Money stores, learnt from Money itself; bounded.
+_CURRENCY_CODES: dict[str, str] = {}
+
+
+def _posting(account: str, minor: int, currency: str) -> Posting:
+    """A Posting from a row: plainly valid values skip the constructors' re-checks; anything else
+    goes through them, so they raise exactly as `build` would."""
+    code = _CURRENCY_CODES.get(currency) if type(currency) is str else None
+    if (code is None or type(minor) is not int or not 0 < abs(minor) < _MINOR_LIMIT
+            or type(account) is not str or not is_account_code(account)):
+        posting = Posting(account, Money(minor, currency))
+        if len(_CURRENCY_CODES) < 1024:
+            _CURRENCY_CODES[currency] = posting.amount.currency
+        return posting
+    amount = object.__new__(Money)
+    object.__setattr__(amount, "minor", minor)
+    object.__setattr__(amount, "currency", code)
+    posting = object.__new__(Posting)
+    object.__setattr__(posting, "account", account)
+    object.__setattr__(posting, "amount", amount)
+    return posting
 
 
 @dataclass(frozen=True, slots=True)

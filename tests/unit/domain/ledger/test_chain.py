@@ -5,6 +5,9 @@ import hashlib
 import hmac
 import json
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from yinqi.domain.ledger.chain import GENESIS_HASH, canonical_content, canonical_json, entry_hash, parse_at
 
 GOLDEN_CONTENT = (b'{"at":"2024-01-02T03:04:05.000006Z","idempotency_key":"pay-1","memo":"r\\u00e8glement",'
@@ -60,3 +63,27 @@ def test_timestamps_round_trip_through_the_canonical_form() -> None:
 def test_first_entry_hash_matches_the_pinned_version_1_value() -> None:
     h = entry_hash(KEY, prev_hash=GENESIS_HASH, seq=1, content=content(), actor="ops")
     assert h.hex() == GOLDEN_HASH
+
+
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+
+
+@given(key=TEXT, memo=TEXT, at=TEXT, rev=st.one_of(st.none(), st.integers(1, 2**62)),
+       legs=st.lists(st.tuples(TEXT, st.integers(-10**18, 10**18), TEXT), max_size=5),
+       meta=st.dictionaries(TEXT, st.one_of(TEXT, st.integers()), max_size=3))
+def test_the_template_writes_exactly_what_json_of_the_object_writes(key: str, memo: str, at: str, rev: int | None,
+                                                                    legs: list[tuple[str, int, str]],
+                                                                    meta: dict[str, object]) -> None:
+    meta_json = canonical_json(meta)
+    obj = {"at": at, "idempotency_key": key, "memo": memo, "metadata": meta, "postings": legs, "reverses_seq": rev}
+    assert canonical_content(idempotency_key=key, postings=legs, memo=memo, metadata_json=meta_json,
+                             reverses_seq=rev, at_utc=at) == canonical_json(obj).encode("ascii")
+
+
+def test_formatting_a_timestamp_is_the_same_through_the_cache() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from yinqi.domain.ledger.chain import format_at
+
+    at = datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=timezone(timedelta(hours=8)))
+    assert format_at(at) == format_at(at.astimezone(UTC)) == "2024-01-01T19:04:05.000006Z"

@@ -101,3 +101,58 @@ def test_check_balanced_accepts_exactly_the_zero_sum_posting_sets(rows: list[tup
             check_balanced(rows)
     else:
         check_balanced(rows)
+
+
+# --- from_rows: the bulk construction path makes the same checks as build -------------------------
+ROW_VALUES = st.tuples(st.sampled_from(["bank", "cust:1", "", "bad code", 7]),
+                       st.one_of(st.integers(-10**19, 10**19), st.sampled_from([0, True, 1.5, 10**18, -(10**18) + 1])),
+                       st.sampled_from(["EUR", "eur", "JPY", "XXX1", "", 3]))
+
+
+def _outcome(make: object) -> object:
+    try:
+        return make()  # type: ignore[operator]
+    except Exception as exc:
+        return (type(exc), getattr(exc, "code", None))
+
+
+@given(st.lists(ROW_VALUES, min_size=0, max_size=4), st.booleans())
+def test_from_rows_accepts_and_refuses_exactly_what_build_does(rows: list[tuple[object, object, object]],
+                                                               balance: bool) -> None:
+    if balance and rows and type(rows[0][1]) is int and not isinstance(rows[0][1], bool):
+        rows = [*rows, (rows[0][0], -rows[0][1], rows[0][2])]
+    fast = _outcome(lambda: JournalEntry.from_rows(idempotency_key="k", rows=rows, memo="m", actor="ops", at=AT))  # type: ignore[arg-type]
+    slow = _outcome(lambda: JournalEntry.build(idempotency_key="k", memo="m", actor="ops", at=AT,
+                                               postings=[(a, Money(m, c)) for a, m, c in rows]))  # type: ignore[arg-type]
+    # the same value, or both refused with a typed error (which one may differ when several rows are bad:
+    # build's caller makes every Money first, from_rows goes row by row)
+    assert fast == slow or (isinstance(fast, tuple) and isinstance(slow, tuple) and None not in (fast[1], slow[1]))
+
+
+def test_from_rows_builds_the_value_build_builds() -> None:
+    legs = [("bank", 500, "eur"), ("fees", 1, "EUR"), ("customer", -501, "EUR")]
+    fast = JournalEntry.from_rows(idempotency_key="k", rows=legs, memo="x", actor="ops", at=AT, metadata={"a": 1})
+    assert fast == JournalEntry.build(idempotency_key="k", memo="x", actor="ops", at=AT, metadata={"a": 1},
+                                      postings=[(a, Money(m, c)) for a, m, c in legs])
+    assert fast.postings[0].amount == Money(500, "EUR") and fast.content() == entry_like(fast).content()
+
+
+def entry_like(e: JournalEntry) -> JournalEntry:
+    return JournalEntry(idempotency_key=e.idempotency_key, postings=e.postings, memo=e.memo, actor=e.actor,
+                        at_utc=e.at_utc, metadata_json=e.metadata_json, reverses_seq=e.reverses_seq)
+
+
+def test_the_fast_path_amount_limit_is_money_s_limit() -> None:
+    from yinqi.domain.ledger import entry as entry_module
+    from yinqi.domain.money import AmountInvalid
+
+    assert Money(entry_module._MINOR_LIMIT - 1, "EUR").minor == entry_module._MINOR_LIMIT - 1
+    with pytest.raises(AmountInvalid):
+        Money(entry_module._MINOR_LIMIT, "EUR")
+
+
+def test_a_non_integer_reversal_link_is_refused() -> None:
+    e = entry()
+    with pytest.raises(LedgerEntryInvalid):
+        JournalEntry(idempotency_key="r", postings=e.postings, memo="", actor="ops", at_utc=e.at_utc,
+                     reverses_seq=2.0)  # type: ignore[arg-type]

@@ -3,9 +3,11 @@
 Amounts are BigInteger minor units. The journal is append-only three times over: no code path
 updates or deletes it, database triggers refuse UPDATE/DELETE on both backends, and the HMAC chain
 plus signed checkpoints make any edit that bypasses the triggers visible to `yinqi ledger verify`.
-On PostgreSQL a deferred constraint trigger re-checks at commit that each entry's postings sum to
-zero per currency (the storage-boundary half of STYLE rule 7; SQLite has no deferred triggers, so
-there the store's own check and verify carry it). `reverses_seq` is UNIQUE: an entry can be
+On PostgreSQL statement-level triggers with transition tables re-check, once per INSERT statement
+and set-based, that every entry touched has at least two postings summing to zero per currency (the
+storage-boundary half of STYLE rule 7). A new entry must therefore arrive in the same statement as
+its postings, which the store does with one `WITH … INSERT` per batch. SQLite has only row triggers,
+so there the store's own check on the rows it writes and verify carry it. `reverses_seq` is UNIQUE: an entry can be
 reversed once, even by two racing transactions.
 
 The triggers are DDL events on `create_all`; the Alembic migration must carry the same DDL
@@ -106,18 +108,28 @@ APPEND_ONLY_DDL_PG = [
 ]
 
 BALANCED_DDL_PG = [
-    """CREATE OR REPLACE FUNCTION ledger_entry_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
+    # The first of `seqs` whose postings are fewer than two or do not sum to zero per currency.
+    """CREATE OR REPLACE FUNCTION ledger_first_unbalanced(seqs bigint[]) RETURNS bigint
+       LANGUAGE sql STABLE AS $$
+         SELECT c.seq FROM (SELECT s.seq, count(p.seq) AS n, coalesce(sum(p.amount_minor), 0) AS total
+                            FROM unnest(seqs) AS s(seq) LEFT JOIN ledger_postings p ON p.seq = s.seq
+                            GROUP BY s.seq, p.currency) AS c
+         GROUP BY c.seq HAVING sum(c.n) < 2 OR bool_or(c.total <> 0) ORDER BY c.seq LIMIT 1
+       $$""",
+    """CREATE OR REPLACE FUNCTION ledger_new_rows_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
+       DECLARE bad bigint;
        BEGIN
-         IF (SELECT count(*) FROM ledger_postings WHERE seq = NEW.seq) < 2
-            OR EXISTS (SELECT 1 FROM ledger_postings WHERE seq = NEW.seq
-                       GROUP BY currency HAVING sum(amount_minor) <> 0) THEN
-           RAISE EXCEPTION 'ledger entry % does not balance per currency', NEW.seq
-             USING ERRCODE = 'check_violation';
+         SELECT ledger_first_unbalanced(array_agg(DISTINCT seq)) INTO bad FROM new_rows;
+         IF bad IS NOT NULL THEN
+           RAISE EXCEPTION 'ledger entry % does not balance per currency', bad USING ERRCODE = 'check_violation';
          END IF;
          RETURN NULL;
        END $$""",
-    "CREATE CONSTRAINT TRIGGER ledger_entries_balanced AFTER INSERT ON ledger_entries "
-    "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_entry_balanced()",
+    # Set-based, once per statement: a new entry must arrive with its postings in the same
+    # statement (the store writes both in one), and postings added to an entry later are
+    # re-checked against all of that entry's postings.
+    *(f"CREATE TRIGGER {t}_balanced AFTER INSERT ON {t} REFERENCING NEW TABLE AS new_rows "
+      f"FOR EACH STATEMENT EXECUTE FUNCTION ledger_new_rows_balanced()" for t in JOURNAL_TABLES),
 ]
 
 
