@@ -19,12 +19,6 @@ def alembic_config() -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    if not [p for p in (MIGRATIONS / "versions").glob("*.py") if p.name != "__init__.py"]:  # TEMPORARY
-        import yinqi.adapters.db.tables  # noqa: F401
-        from yinqi.adapters.db.metadata import metadata
-
-        metadata.create_all(engine)
-        return
     cfg = alembic_config()
     # SQLite runs DDL inside our BEGIN IMMEDIATE transaction; PostgreSQL has transactional DDL.
     with engine.begin() as conn:

@@ -10,14 +10,13 @@ its postings, which the store does with one `WITH … INSERT` per batch. SQLite 
 so there the store's own check on the rows it writes and verify carry it. `reverses_seq` is UNIQUE: an entry can be
 reversed once, even by two racing transactions.
 
-The triggers are DDL events on `create_all`; the Alembic migration must carry the same DDL
-(`APPEND_ONLY_DDL`, `BALANCED_DDL_PG`).
+The append-only triggers and, on PostgreSQL, the set-based balance trigger are created by the
+Alembic migrations (`migrations/versions/0001_initial_schema.py`), the one source of schema truth.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
-    DDL,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -30,7 +29,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    event,
 )
 
 from yinqi.adapters.db.metadata import metadata
@@ -88,55 +86,3 @@ ledger_chain_head = Table(
     Column("hash", LargeBinary(32), nullable=False),
     CheckConstraint("id = 1", name="single_row"),
 )
-
-JOURNAL_TABLES = ("ledger_entries", "ledger_postings")
-
-APPEND_ONLY_DDL_SQLITE = [
-    f"CREATE TRIGGER {t}_no_{op.lower()} BEFORE {op} ON {t} "
-    f"BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END"
-    for t in JOURNAL_TABLES for op in ("UPDATE", "DELETE")
-]
-
-APPEND_ONLY_DDL_PG = [
-    """CREATE OR REPLACE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-       BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
-       END $$""",
-    *(f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} "
-      f"FOR EACH ROW EXECUTE FUNCTION ledger_append_only()" for t in JOURNAL_TABLES),
-    *(f"CREATE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON {t} "
-      f"FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only()" for t in JOURNAL_TABLES),
-]
-
-BALANCED_DDL_PG = [
-    # The first of `seqs` whose postings are fewer than two or do not sum to zero per currency.
-    """CREATE OR REPLACE FUNCTION ledger_first_unbalanced(seqs bigint[]) RETURNS bigint
-       LANGUAGE sql STABLE AS $$
-         SELECT c.seq FROM (SELECT s.seq, count(p.seq) AS n, coalesce(sum(p.amount_minor), 0) AS total
-                            FROM unnest(seqs) AS s(seq) LEFT JOIN ledger_postings p ON p.seq = s.seq
-                            GROUP BY s.seq, p.currency) AS c
-         GROUP BY c.seq HAVING sum(c.n) < 2 OR bool_or(c.total <> 0) ORDER BY c.seq LIMIT 1
-       $$""",
-    """CREATE OR REPLACE FUNCTION ledger_new_rows_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
-       DECLARE bad bigint;
-       BEGIN
-         SELECT ledger_first_unbalanced(array_agg(DISTINCT seq)) INTO bad FROM new_rows;
-         IF bad IS NOT NULL THEN
-           RAISE EXCEPTION 'ledger entry % does not balance per currency', bad USING ERRCODE = 'check_violation';
-         END IF;
-         RETURN NULL;
-       END $$""",
-    # Set-based, once per statement: a new entry must arrive with its postings in the same
-    # statement (the store writes both in one), and postings added to an entry later are
-    # re-checked against all of that entry's postings.
-    *(f"CREATE TRIGGER {t}_balanced AFTER INSERT ON {t} REFERENCING NEW TABLE AS new_rows "
-      f"FOR EACH STATEMENT EXECUTE FUNCTION ledger_new_rows_balanced()" for t in JOURNAL_TABLES),
-]
-
-
-def _attach(table: Table, statements: list[str], dialect: str) -> None:
-    for sql in statements:  # DDL() formats with %, so PL/pgSQL's % placeholders are doubled
-        event.listen(table, "after_create", DDL(sql.replace("%", "%%")).execute_if(dialect=dialect))
-
-
-_attach(ledger_postings, APPEND_ONLY_DDL_SQLITE, "sqlite")
-_attach(ledger_postings, [*APPEND_ONLY_DDL_PG, *BALANCED_DDL_PG], "postgresql")

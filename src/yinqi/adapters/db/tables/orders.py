@@ -10,7 +10,6 @@ Account numbers are stored in clear for now; field encryption comes with R19.
 """
 
 from sqlalchemy import (
-    DDL,
     BigInteger,
     Column,
     Date,
@@ -22,7 +21,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    event,
 )
 
 from yinqi.adapters.db.metadata import metadata
@@ -86,20 +84,5 @@ payment_order_events = Table(
     Column("hash", String(64), nullable=False),
 )
 
-_SQLITE_GUARDS = [
-    DDL(f"CREATE TRIGGER payment_order_events_no_{op.lower()} BEFORE {op} ON payment_order_events "
-        "BEGIN SELECT RAISE(ABORT, 'payment_order_events is append-only'); END")
-    for op in ("UPDATE", "DELETE")
-]
-_PG_GUARDS = [
-    DDL("CREATE OR REPLACE FUNCTION payment_order_events_append_only() RETURNS trigger "
-        "LANGUAGE plpgsql AS $$ BEGIN "
-        "RAISE EXCEPTION 'payment_order_events is append-only' USING ERRCODE = 'restrict_violation'; "
-        "END $$"),
-    DDL("CREATE TRIGGER payment_order_events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE "
-        "ON payment_order_events FOR EACH STATEMENT EXECUTE FUNCTION payment_order_events_append_only()"),
-]
-for _ddl in _SQLITE_GUARDS:
-    event.listen(payment_order_events, "after_create", _ddl.execute_if(dialect="sqlite"))
-for _ddl in _PG_GUARDS:
-    event.listen(payment_order_events, "after_create", _ddl.execute_if(dialect="postgresql"))
+# Append-only at the database too: the triggers are in migrations/versions/0001_initial_schema.py.
+
