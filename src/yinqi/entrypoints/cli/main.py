@@ -18,6 +18,9 @@ _FAMILIES: list[tuple[str, str | None]] = [
     ("iso20022", "iso20022"),
     ("statements", "statements"),
     ("sandbox_bank", "sandbox-bank"),
+    ("status_reports", "status-reports"),
+    ("screen", "screen"),
+    ("recon", "recon"),
 ]
 
 for _module, _name in _FAMILIES:

@@ -3,7 +3,8 @@ all on `yinqi.adapters.db.metadata.metadata`."""
 
 from importlib import import_module
 
-for _module in ("ledger", "orders", "idempotency", "outbox", "bank_messages", "statements", "audit"):
+for _module in ("ledger", "orders", "idempotency", "outbox", "bank_messages", "statements", "audit",
+                "reconciliation", "screening"):
     try:
         import_module(f"{__name__}.{_module}")
     except ModuleNotFoundError as exc:  # a concept not built yet; its module does not exist
