@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from yinqi.application import accounts
 from yinqi.application.ports import Clock, Ledger
+from yinqi.domain.ledger.accounts import InsufficientFunds
 from yinqi.domain.orders.checks import build_order
 from yinqi.domain.orders.commands import CreateOrder
 from yinqi.domain.orders.events import OrderEvent
@@ -342,10 +343,16 @@ def _reserve(uow: UoW, order: PaymentOrder, *, actor: str, at: datetime) -> int:
                               name=f"Available funds {masked} {currency}")
     uow.ledger.ensure_account(code=held, currency=currency, kind="asset", allow_overdraft=False,
                               name=f"Funds held for payments {masked} {currency}")
-    return uow.ledger.post(idempotency_key=f"order:{order.id}:reserve",
-                           postings=[(held, order.amount), (available, -order.amount)],
-                           memo=f"reserve payment order {order.serial}", actor=actor, at=at,
-                           metadata=_ledger_metadata(order))
+    try:
+        return uow.ledger.post(idempotency_key=f"order:{order.id}:reserve",
+                               postings=[(held, order.amount), (available, -order.amount)],
+                               memo=f"reserve payment order {order.serial}", actor=actor, at=at,
+                               metadata=_ledger_metadata(order))
+    except InsufficientFunds as exc:  # say it in the order's terms, and never echo a full account number
+        raise InsufficientFunds(
+            f"payer account {masked} has too little available {currency} for {order.amount.format()}",
+            where="payer.account", rule="funds_available", value=order.amount.format(),
+            details={"order_id": order.id, "shortfall_minor": -int(exc.value or 0)}) from None
 
 
 def _unreserve(uow: UoW, order: PaymentOrder, *, actor: str, at: datetime, reason: str) -> PaymentOrder:

@@ -252,3 +252,14 @@ def test_a_valid_body_with_one_nested_field_replaced_never_yields_a_500(
     body[where[0]][where[1]] = value
     response = client.post(URL, content=json.dumps(body).encode(), headers=key())
     assert response.status_code < 500, response.text
+
+
+def test_insufficient_funds_names_the_field_and_never_the_full_account_number(client: TestClient) -> None:
+    response = client.post(URL, json=order_body(serial="BIG-1", amount="999.00"), headers=key())
+    assert response.status_code == 201  # within funds
+    approve = client.post(f"{URL}/{create(client, serial='BIG-2', amount='20000.00')['id']}/approve",
+                          headers=key("checker"))
+    assert approve.status_code == 422
+    body = error(approve)
+    assert body["code"] == "INSUFFICIENT_FUNDS" and body["where"] == "payer.account"
+    assert IBAN not in approve.text and IBAN[-4:] in body["message"]
