@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -74,8 +75,9 @@ class SqlStatementStore:
             closing_amount=_text(closing.amount) if closing else None,
             closing_date=closing.date if closing else None, source_sha256=source_sha256,
             warnings=json.dumps(list(statement.warnings)), imported_at=at)).inserted_primary_key[0]
-        rows = [_entry_row(int(pk), account, statement.id, n, e)
-                for n, e in enumerate(statement.entries, start=1)]
+        keys = dedupe_keys(statement)
+        rows = [_entry_row(int(pk), account, n, e, key)
+                for n, (e, key) in enumerate(zip(statement.entries, keys, strict=True), start=1)]
         known = self._known_keys(account, [str(r["dedupe_key"]) for r in rows])
         fresh = [r for r in rows if r["dedupe_key"] not in known]
         if fresh:
@@ -135,11 +137,29 @@ def _text(amount: Decimal) -> str:
     return f"{amount:f}"
 
 
-def _entry_row(statement_pk: int, account: str, statement_id: str, line_no: int,
-               e: StatementEntry) -> dict[str, object]:
-    dedupe_key = f"ref:{e.bank_reference}" if e.bank_reference else f"line:{statement_id}#{line_no}"
+def dedupe_keys(statement: Statement) -> list[str]:
+    """One key per entry that is the same every time the bank sends the entry again.
+
+    With a bank reference: (reference, amount, value date) plus the occurrence number of that
+    triple in this statement, because banks do repeat a reference inside one statement (seen in
+    real MT940 files). Without one: the line position in this statement id.
+    """
+    seen: dict[str, int] = {}
+    keys = []
+    for line_no, e in enumerate(statement.entries, start=1):
+        if not e.bank_reference:
+            keys.append(f"line:{statement.id}#{line_no}"[:120])
+            continue
+        base = f"ref:{e.bank_reference}|{_text(e.amount)}|{e.value_date}"
+        seen[base] = seen.get(base, 0) + 1
+        keys.append(hashlib.sha256(f"{base}#{seen[base]}".encode()).hexdigest())
+    return keys
+
+
+def _entry_row(statement_pk: int, account: str, line_no: int, e: StatementEntry,
+               dedupe_key: str) -> dict[str, object]:
     return {"statement_pk": statement_pk, "line_no": line_no, "account": account,
-            "dedupe_key": dedupe_key[:120], "amount": _text(e.amount),
+            "dedupe_key": dedupe_key, "amount": _text(e.amount),
             "amount_minor": exact_minor(e.amount, e.currency), "currency": e.currency,
             "status": e.status, "booking_date": e.booking_date, "value_date": e.value_date,
             "bank_reference": e.bank_reference, "end_to_end_ids": json.dumps(list(e.end_to_end_ids)),
