@@ -81,6 +81,10 @@ def test_an_api_order_travels_to_the_bank_and_settles_with_a_clean_ledger(tmp_pa
         assert bank_account["balance"] == "3765.44"
         verify = run_cli(["ledger", "verify", "--json"], env=stack.env)
         assert verify.returncode == 0, verify.stdout + verify.stderr
+        statements = httpx.get(f"{stack.api}/statements").text
+        first = statements.split('href="/statements/')[1].split('"')[0]
+        viewer = httpx.get(f"{stack.api}/statements/{first}").text
+        assert f'href="/orders/{order_id}"' in viewer and settled["end_to_end_id"] in viewer
 
 
 def test_an_order_the_bank_cannot_fund_is_rejected_and_its_reservation_released(tmp_path: Path, db_url: str) -> None:

@@ -62,3 +62,15 @@ def test_a_bank_line_can_be_matched_only_once(engine: Engine) -> None:
     with pytest.raises(IntegrityError), engine.begin() as conn:
         SqlStatementStore(conn).record_match(entry_id=entry.id, order_id="o2", rule="end_to_end_id",
                                              confidence="1.00", at=T0, actor="worker")
+
+
+def test_a_resent_copy_with_new_bytes_but_nothing_new_is_a_duplicate(engine: Engine) -> None:
+    """Banks re-issue a day's statement with a new creation time; it must not pile up copies."""
+    with engine.begin() as conn:
+        first = SqlStatementStore(conn).import_statement(statement(["-10.00"]), fmt="camt.053.001.08",
+                                                         source_sha256="e" * 64, at=T0)
+    with engine.begin() as conn:
+        again = SqlStatementStore(conn).import_statement(statement(["-10.00"]), fmt="camt.053.001.08",
+                                                         source_sha256="f" * 64, at=T0)
+        assert len(SqlStatementStore(conn).list_statements()) == 1
+    assert again.duplicate and again.statement_pk == first.statement_pk and again.entries == ()

@@ -35,7 +35,7 @@ class StoredEntry:
 @dataclass(frozen=True, slots=True)
 class ImportResult:
     statement_pk: int
-    duplicate: bool  # these exact bytes were imported before: nothing was stored
+    duplicate: bool  # these bytes, or a copy adding no entry and no balance change, came before: nothing stored
     entries: tuple[StoredEntry, ...]  # the entries this import added (already-known lines skipped)
     skipped: int = 0
 
@@ -67,22 +67,32 @@ class SqlStatementStore:
             bank_statements.c.source_sha256 == source_sha256)).scalar()
         if existing is not None:
             return ImportResult(int(existing), True, (), len(statement.entries))
+        keys = dedupe_keys(statement)
+        known = self._known_keys(account, keys)
+        fresh = [(n, e, k) for n, (e, k) in enumerate(zip(statement.entries, keys, strict=True), start=1)
+                 if k not in known]
         closing = statement.closing_balance
+        closing_text = _text(closing.amount) if closing else None
+        latest = self._latest_copy(account, statement.id)
+        if not fresh and latest is not None and latest[1] == closing_text:
+            return ImportResult(latest[0], True, (), len(keys))  # a re-sent copy that says nothing new
         pk = self._conn.execute(insert(bank_statements).values(
             account=account, statement_id=statement.id, format=fmt,
             currency=statement.account.currency or (closing.currency if closing else None),
             opening_amount=_text(statement.opening_balance.amount) if statement.opening_balance else None,
-            closing_amount=_text(closing.amount) if closing else None,
-            closing_date=closing.date if closing else None, source_sha256=source_sha256,
-            warnings=json.dumps(list(statement.warnings)), imported_at=at)).inserted_primary_key[0]
-        keys = dedupe_keys(statement)
-        rows = [_entry_row(int(pk), account, n, e, key)
-                for n, (e, key) in enumerate(zip(statement.entries, keys, strict=True), start=1)]
-        known = self._known_keys(account, [str(r["dedupe_key"]) for r in rows])
-        fresh = [r for r in rows if r["dedupe_key"] not in known]
+            closing_amount=closing_text, closing_date=closing.date if closing else None,
+            source_sha256=source_sha256, warnings=json.dumps(list(statement.warnings)),
+            imported_at=at)).inserted_primary_key[0]
         if fresh:
-            self._conn.execute(insert(bank_statement_entries), fresh)
-        return ImportResult(int(pk), False, self.entries(int(pk)), len(rows) - len(fresh))
+            self._conn.execute(insert(bank_statement_entries), [_entry_row(int(pk), account, n, e, k)
+                                                                for n, e, k in fresh])
+        return ImportResult(int(pk), False, self.entries(int(pk)), len(keys) - len(fresh))
+
+    def _latest_copy(self, account: str, statement_id: str) -> tuple[int, str | None] | None:
+        row = self._conn.execute(select(bank_statements.c.id, bank_statements.c.closing_amount).where(
+            bank_statements.c.account == account, bank_statements.c.statement_id == statement_id)
+            .order_by(bank_statements.c.id.desc()).limit(1)).first()
+        return (int(row[0]), row[1]) if row else None
 
     def _known_keys(self, account: str, keys: list[str]) -> set[str]:
         if not keys:
@@ -126,6 +136,19 @@ class SqlStatementStore:
             .join(bank_statements, bank_statements.c.id == bank_statement_entries.c.statement_pk)
             .where(reconciliation_matches.c.order_id == order_id)).mappings().first()
         return dict(row) if row else None
+
+    def statement(self, statement_pk: int) -> dict[str, object] | None:
+        row = self._conn.execute(select(bank_statements).where(bank_statements.c.id == statement_pk)).mappings().first()
+        return dict(row) if row else None
+
+    def entries_with_matches(self, statement_pk: int) -> list[dict[str, object]]:
+        """The statement's entries as stored, each with the order it settled (if any)."""
+        e, m = bank_statement_entries, reconciliation_matches
+        rows = self._conn.execute(
+            select(e, m.c.order_id, m.c.rule, m.c.confidence)
+            .select_from(e.outerjoin(m, m.c.entry_id == e.c.id))
+            .where(e.c.statement_pk == statement_pk).order_by(e.c.line_no)).mappings()
+        return [{**dict(r), "end_to_end_ids": json.loads(r["end_to_end_ids"])} for r in rows]
 
     def list_statements(self, *, limit: int = 100) -> list[dict[str, object]]:
         rows = self._conn.execute(select(bank_statements).order_by(bank_statements.c.id.desc())

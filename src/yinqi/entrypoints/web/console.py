@@ -9,6 +9,7 @@ console acts as one demo operator, which the README says.
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 import uuid
 from datetime import date
@@ -129,6 +130,17 @@ def build_router(hub: Hub) -> APIRouter:
         with hub.uow() as uow:
             statements = uow.statements.list_statements()
         return render(request, "statements.html", {"section": "statements", "statements": statements})
+
+    @router.get("/statements/{statement_pk}", response_class=HTMLResponse)
+    def statement_page(request: Request, statement_pk: int) -> HTMLResponse:
+        with hub.uow() as uow:
+            statement = uow.statements.statement(statement_pk)
+            if statement is None:
+                raise HTTPException(404, "no such statement")
+            entries = uow.statements.entries_with_matches(statement_pk)
+        warnings = json.loads(str(statement["warnings"]))
+        return render(request, "statement.html", {"section": "statements", "s": statement, "entries": entries,
+                                                  "warnings": warnings})
 
     return router
 
