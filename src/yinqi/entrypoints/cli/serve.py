@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from yinqi.adapters.db.migrate import upgrade
+from yinqi.adapters.db.migrate import head, is_current, upgrade
 from yinqi.bootstrap import Hub, build_hub
 from yinqi.config import load_settings
 
@@ -34,7 +34,16 @@ def serve(db: str | None = DbOption, host: str = typer.Option(None, help="Listen
     """Run the REST API, the web console and (by default) the background worker."""
     _logging()
     settings = load_settings(db=db)
-    run_hub(build_hub(settings), host=host or settings.api_host, port=port or settings.api_port, worker=worker)
+    hub = build_hub(settings)
+    _require_migrated(hub)
+    run_hub(hub, host=host or settings.api_host, port=port or settings.api_port, worker=worker)
+
+
+def _require_migrated(hub: Hub) -> None:
+    if not is_current(hub.engine):
+        console.print(f"[red]the database {hub.engine.url.render_as_string()} is not at the current schema "
+                      f"revision ({head()}): run `yinqi db upgrade` first[/red]")
+        raise typer.Exit(2)
 
 
 def run_hub(hub: Hub, *, host: str, port: int, worker: bool) -> None:
@@ -64,7 +73,9 @@ def worker_cmd(db: str | None = DbOption,
 
     _logging()
     settings = load_settings(db=db)
-    worker = HubWorker.for_hub(build_hub(settings))
+    hub = build_hub(settings)
+    _require_migrated(hub)
+    worker = HubWorker.for_hub(hub)
     if once:
         console.print(worker.run_once())
         return
