@@ -2,8 +2,9 @@
 
 Import is idempotent twice over: the same file bytes store nothing new, and entries already seen
 on the account (by bank reference) are skipped when a bank re-sends a grown statement. Matching
-is stage 1 of reconciliation (exact end-to-end id, amount and currency); an entry that names an
-order but disagrees on amount is reported as a discrepancy for a person, never settled.
+runs the reconciliation engine (application/reconciliation.py, ADR 0007): only automatic 1:1
+matches with the exact amount settle orders; suggestions, fee drifts and discrepancies are
+returned for a person, never settled silently.
 """
 
 from __future__ import annotations
@@ -13,14 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from yinqi.application import orders as order_cases
+from yinqi.application import reconciliation
 from yinqi.application.bank_connector import BankTransportError, BankUnavailable
 from yinqi.application.ports import Clock, MessageCodec
-from yinqi.domain.orders.lifecycle import OrderState
-from yinqi.domain.reconciliation.matching import Discrepancy, EntryView, OrderView, match_exact
+from yinqi.domain.reconciliation.matching import Discrepancy
 
-MATCHER = "reconciliation"
-SETTLEABLE = frozenset({OrderState.SENT, OrderState.ACCEPTED})
+MATCHER = reconciliation.MATCHER
 
 
 @dataclass
@@ -73,20 +72,18 @@ def _store_and_reconcile(uow: Any, parsed: Any, *, digest: str, summary: ImportS
 
 
 def reconcile(uow: Any, *, clock: Clock) -> tuple[list[str], list[Discrepancy]]:
-    """Match unmatched booked entries to sent orders by end-to-end id and settle the matches."""
-    entries = [e for e in uow.statements.unmatched_entries() if e.end_to_end_ids]
-    by_e2e = uow.bank_messages.orders_by_end_to_end_id(sorted({i for e in entries for i in e.end_to_end_ids}))
-    orders = [uow.orders.get(order_id) for order_id in by_e2e.values()]
-    views = [OrderView(o.id, o.end_to_end_id.value, o.amount.minor, o.amount.currency)
-             for o in orders if o.state in SETTLEABLE]
-    entry_views = [EntryView(e.id, e.amount_minor, e.currency, e.status, e.end_to_end_ids) for e in entries]
-    matches, problems = match_exact(entry_views, views)
-    now = clock.now()
-    for match in matches:
-        uow.statements.record_match(entry_id=match.entry_id, order_id=match.order_id, rule=match.rule.value,
-                                    confidence=match.confidence, at=now, actor=MATCHER)
-        order_cases.settle_order(uow=uow, order_id=match.order_id, actor=MATCHER, clock=clock)
-    return [m.order_id for m in matches], problems
+    """Run the matching engine over unmatched entries and open orders; settle what it may book.
+
+    Returns the settled order ids, and the discrepancies and suggestions (each as a `Discrepancy`
+    whose reason starts with its code or "suggestion"), which are not stored in this slice.
+    """
+    run = reconciliation.reconcile_in(uow, clock=clock)
+    problems = [Discrepancy(line_id, item_id, f"{d.code.value}: {d.detail}")
+                for d in run.discrepancies for line_id in d.line_ids for item_id in d.item_ids[:1]]
+    problems += [Discrepancy(line_id, m.item_ids[0],
+                             f"suggestion {m.confidence:.2f} {m.strategy.value}: " + "; ".join(map(str, m.reasons)))
+                 for m in run.suggestions for line_id in m.line_ids]
+    return run.settled, problems
 
 
 def fetch_statements(*, uow_factory: Callable[[], Any], clock: Clock, codec: MessageCodec,

@@ -30,6 +30,8 @@ class StoredEntry:
     end_to_end_ids: tuple[str, ...]
     bank_reference: str | None
     remittance: str | None
+    counterparty_name: str | None = None
+    booking_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,4 +196,5 @@ def _stored(r: object) -> StoredEntry:
     return StoredEntry(id=int(m["id"]), amount=Decimal(m["amount"]), amount_minor=m["amount_minor"],
                        currency=m["currency"], status=m["status"], value_date=m["value_date"],
                        end_to_end_ids=tuple(json.loads(m["end_to_end_ids"])),
-                       bank_reference=m["bank_reference"], remittance=m["remittance"])
+                       bank_reference=m["bank_reference"], remittance=m["remittance"],
+                       counterparty_name=m["counterparty_name"], booking_date=m["booking_date"])

@@ -1,15 +1,22 @@
-"""Matching statement entries to payment orders: stage 1, exact keys.
+"""Stage 1 only, in the shape of the first release: `match_exact` over entry and order views.
 
-A booked debit entry matches an order when it carries the order's end-to-end id AND the amount
-and currency agree. An id match with a different amount is not a match: it is an exception for a
-person (a fee taken on the way, a partial booking), never silently settled. The fuller engine
-(amount windows, fuzzy remittance, 1:N) extends this module in the reconciliation issue.
+Kept for callers that want exact-key matching alone; it runs the engine's identity pass
+(`stages.match_identity`), so it agrees with `engine.match_statement` on every exact key match.
+A fee-drift pair, a partial or a tie is not "exact": it comes back as a discrepancy for a person.
+New code uses `engine.match_statement` (all three passes, confidence and reasons).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+from yinqi.domain.reconciliation.model import Direction, OpenItem, StatementLine
+from yinqi.domain.reconciliation.pool import Pool
+from yinqi.domain.reconciliation.stages import match_identity
+from yinqi.domain.reconciliation.tolerance import MatchPolicy
+
+_EXACT_ONLY = MatchPolicy(fee_max_minor=0)
 
 
 class MatchRule(StrEnum):
@@ -51,34 +58,26 @@ class Discrepancy:
 def match_exact(entries: list[EntryView], orders: list[OrderView]) -> tuple[list[Match], list[Discrepancy]]:
     """Pair each booked debit with the open order its end-to-end id names, if amounts agree.
 
-    Each entry and each order is used at most once; the first entry (in the order given) wins.
+    Each entry and each order is used at most once; two entries that both fit one order are a
+    tie for a person (a discrepancy each), never "the first one wins".
     """
-    by_e2e = {o.end_to_end_id: o for o in orders}
-    used: set[str] = set()
-    matches: list[Match] = []
-    problems: list[Discrepancy] = []
-    for entry in entries:
-        if entry.status != "BOOK":
-            continue
-        for e2e in entry.end_to_end_ids:
-            order = by_e2e.get(e2e)
-            if order is None or order.order_id in used:
-                continue
-            verdict = _compare(entry, order)
-            if verdict is None:
-                matches.append(Match(entry.entry_id, order.order_id, MatchRule.END_TO_END_ID, "1.00"))
-                used.add(order.order_id)
-            else:
-                problems.append(Discrepancy(entry.entry_id, order.order_id, verdict))
-            break
-    return matches, problems
+    lines = [StatementLine(e.entry_id, e.amount_minor, e.currency, e.status, end_to_end_ids=e.end_to_end_ids)
+             for e in entries if e.status == "BOOK"]
+    items = [OpenItem(o.order_id, Direction.OUT, o.amount_minor, o.currency, end_to_end_id=o.end_to_end_id)
+             for o in orders]
+    pool = Pool(lines, items, _EXACT_ONLY)
+    match_identity(pool)
+    result = pool.result()
+    matches = [Match(m.line_ids[0], m.item_ids[0], MatchRule.END_TO_END_ID, "1.00")
+               for m in result.matches if len(m.line_ids) == len(m.item_ids) == 1]
+    problems = [Discrepancy(line_id, item_id, _words(str(d.code), d.detail))
+                for d in result.discrepancies for line_id in d.line_ids for item_id in d.item_ids[:1]]
+    problems += [Discrepancy(line_id, s.item_ids[0], ("tie: " if s.is_tie else "amount differs: ")
+                             + "; ".join(map(str, s.reasons)))
+                 for s in result.suggestions for line_id in s.line_ids]
+    return matches, sorted(problems, key=lambda p: (p.entry_id, p.order_id))
 
 
-def _compare(entry: EntryView, order: OrderView) -> str | None:
-    if entry.currency != order.currency:
-        return f"currency {entry.currency} differs from the order's {order.currency}"
-    if entry.amount_minor is None:
-        return "amount has more decimals than the currency allows"
-    if entry.amount_minor != -order.amount_minor:
-        return f"amount {entry.amount_minor} differs from the order's debit of {-order.amount_minor}"
-    return None
+def _words(code: str, detail: str) -> str:
+    label = {"CURRENCY_DIFFERS": "currency differs", "AMOUNT_DIFFERS": "amount differs"}.get(code, code.lower())
+    return f"{label}: {detail}"

@@ -28,9 +28,9 @@ def test_pending_entries_are_not_matched() -> None:
     assert match_exact([entry(1, -1000, "E2E-1", status="PDNG")], [ORDER]) == ([], [])
 
 
-def test_an_order_is_matched_by_at_most_one_entry() -> None:
-    matches, _ = match_exact([entry(1, -1000, "E2E-1"), entry(2, -1000, "E2E-1")], [ORDER])
-    assert [m.entry_id for m in matches] == [1]
+def test_two_entries_that_both_fit_one_order_are_a_tie_for_a_person_not_first_wins() -> None:
+    matches, problems = match_exact([entry(1, -1000, "E2E-1"), entry(2, -1000, "E2E-1")], [ORDER])
+    assert matches == [] and [(p.entry_id, p.reason[:4]) for p in problems] == [(1, "tie:"), (2, "tie:")]
 
 
 def test_an_entry_with_unknown_ids_stays_unmatched() -> None:
