@@ -28,6 +28,8 @@ class Hub:
     ledger_key: bytes
     codec: MessageCodec = field(default_factory=Iso20022Codec)
     connectors: dict[str, Any] = field(default_factory=dict)
+    _webhook_endpoints: list[Any] | None = None
+    _webhook_sender: Any = None
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, ledger_key=self.ledger_key)
@@ -36,6 +38,21 @@ class Hub:
         if bank_id not in self.connectors:
             self.connectors[bank_id] = _sandbox_connector(self.settings)
         return self.connectors[bank_id]
+
+    def webhook_endpoints(self) -> list[Any]:
+        """Configured ERP webhook endpoints with their secrets (secret files created on first use)."""
+        if self._webhook_endpoints is None:
+            from yinqi.adapters.webhooks import resolve_endpoints
+
+            self._webhook_endpoints = resolve_endpoints(self.settings.webhook_endpoints, home=self.settings.home)
+        return self._webhook_endpoints
+
+    def webhook_sender(self) -> Any:
+        if self._webhook_sender is None:
+            from yinqi.adapters.webhooks import HttpWebhookSender
+
+            self._webhook_sender = HttpWebhookSender()
+        return self._webhook_sender
 
 
 def build_hub(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None) -> Hub:

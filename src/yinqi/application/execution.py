@@ -1,9 +1,11 @@
 """Execution: released orders → pain.001 messages → the bank, and the bank's answers back.
 
 The path, each step its own short transaction so a crash anywhere loses nothing (docs/adr/0003):
-1. `build_messages`: claim `order.released` outbox rows, group the orders by debtor account,
-   currency, execution date and urgency, write one XSD-valid pain.001 per group, store its bytes
-   and the order↔message links, queue a `bank.submit` outbox row. Nothing has left the hub yet.
+1. `build_messages`: claim `order.released` outbox rows, route each order to a channel
+   (`yinqi.application.routing`; an order no channel can carry fails with every reason), group the
+   orders by bank, debtor account, currency, execution date, channel and urgency, write one
+   XSD-valid pain.001 per group for the channel's bank, store its bytes and the order↔message
+   links, queue a `bank.submit` outbox row. Nothing has left the hub yet.
 2. `submit_due`: claim `bank.submit` rows and send the *stored* bytes. Only after the bank
    acknowledged do the orders move RELEASED → SENT. A crash between the two resubmits the same
    MsgId; the bank deduplicates it and answers with its original acknowledgement.
@@ -23,6 +25,7 @@ from typing import Any
 from yinqi.application import orders as order_cases
 from yinqi.application.bank_connector import BankRejectedMessage, BankTransportError, BankUnavailable
 from yinqi.application.ports import Clock, MessageCodec
+from yinqi.application.routing import Routed, channels_or_default, route_orders
 from yinqi.domain.bank_messages import (
     AccountId,
     CreditTransfer,
@@ -35,6 +38,7 @@ from yinqi.domain.orders.lifecycle import OrderState
 from yinqi.domain.orders.order import PaymentOrder
 from yinqi.domain.parties import AccountRef
 from yinqi.domain.problems import DomainError
+from yinqi.domain.routing.channel import Channel
 from yinqi.testing.failpoints import failpoint
 
 RELEASED_TOPIC = "order.released"
@@ -46,10 +50,15 @@ UowFactory = Callable[[], Any]
 
 @dataclass(frozen=True, slots=True)
 class ExecutionConfig:
+    """`channels` empty: every order goes to `bank_id` (`routing.channels_or_default`)."""
+
     bank_id: str = "SANDBOX"
     pain001_version: str = "pain.001.001.09"
     initiating_party: str = "Yinqi demo company"
     batch_limit: int = 500
+    channels: tuple[Channel, ...] = ()
+
+MAX_REASON_CHARS = 1500  # the failure reason is also the ledger memo (≤ 2000 characters)
 
 
 def new_message_id(today: date) -> str:
@@ -73,40 +82,59 @@ def _build_in(uow: Any, *, clock: Clock, config: ExecutionConfig, new_id: Callab
     now = clock.now()
     claimed = uow.outbox.claim_due(topics=[RELEASED_TOPIC], now=now, limit=config.batch_limit)
     orders = [o for o in (uow.orders.get(i.aggregate_id) for i in claimed) if _ready(uow, o)]
-    built: list[str] = []
-    for group in _groups(orders):
-        message_id = new_id(now.date())
-        message = to_credit_transfer_message(group, message_id=message_id, created_at=now,
-                                             initiating_party=config.initiating_party, today=now.date())
-        try:
-            payload = write(message, version=config.pain001_version)
-        except DomainError as exc:
-            _fail_all(uow, group, reason=f"{exc.code}: {exc.message}", clock=clock)
-            continue
-        info = message.payment_infos[0]
-        uow.bank_messages.add(message_id=message_id, bank_id=config.bank_id,
-                              message_type=config.pain001_version, debtor_account=group[0].payer.account.number,
-                              payload=payload, at=now,
-                              items=[(o.id, info.payment_info_id, o.end_to_end_id.value) for o in group])
-        uow.outbox.add(topic=SUBMIT_TOPIC, aggregate_id=message_id, at=now,
-                       payload={"message_id": message_id, "bank_id": config.bank_id},
-                       dedupe_key=f"{SUBMIT_TOPIC}:{message_id}")
-        built.append(message_id)
+    routed, refused = route_orders(uow, orders, channels=channels_or_default(config.channels, bank_id=config.bank_id),
+                                   now=now)
+    for order, exc in refused:
+        order_cases.fail_order(uow=uow, order_id=order.id, actor=WORKER, clock=clock,
+                               reason=f"{exc.code}: {exc.message}"[:MAX_REASON_CHARS])
+    built = [m for group in _groups(routed)
+             if (m := _build_group(uow, group, now=now, clock=clock, config=config, new_id=new_id, write=write))]
     for item in claimed:
         uow.outbox.mark_delivered(item.id, at=now)
     return built
+
+
+def _build_group(uow: Any, group: list[Routed], *, now: Any, clock: Clock,
+                 config: ExecutionConfig, new_id: Callable[[date], str], write: Callable[..., bytes]) -> str | None:
+    """One pain.001 for one group, stored with its bank and queued; None if it could not be written."""
+    orders = [o for o, _ in group]
+    chosen = group[0][1].chosen
+    assert chosen is not None, "only routed orders are grouped"
+    bank_id = chosen.channel.bank_id
+    message_id = new_id(now.date())
+    message = to_credit_transfer_message(orders, message_id=message_id, created_at=now,
+                                         initiating_party=config.initiating_party, today=chosen.execution_date)
+    try:
+        payload = write(message, version=config.pain001_version)
+    except DomainError as exc:
+        _fail_all(uow, orders, reason=f"{exc.code}: {exc.message}", clock=clock)
+        return None
+    info = message.payment_infos[0]
+    uow.bank_messages.add(message_id=message_id, bank_id=bank_id,
+                          message_type=config.pain001_version, debtor_account=orders[0].payer.account.number,
+                          payload=payload, at=now,
+                          items=[(o.id, info.payment_info_id, o.end_to_end_id.value) for o in orders])
+    uow.outbox.add(topic=SUBMIT_TOPIC, aggregate_id=message_id, at=now,
+                   payload={"message_id": message_id, "bank_id": bank_id, "channel": chosen.channel.name},
+                   dedupe_key=f"{SUBMIT_TOPIC}:{message_id}")
+    return message_id
 
 
 def _ready(uow: Any, order: PaymentOrder) -> bool:
     return order.state is OrderState.RELEASED and uow.bank_messages.item_for_order(order.id) is None
 
 
-def _group_key(o: PaymentOrder) -> tuple[str, str, date, str]:
-    return (o.payer.account.number, o.amount.currency, o.requested_execution_date, o.urgency.value)
+def _group_key(routed: Routed) -> tuple[str, str, str, date, str, str]:
+    """Urgency stays in the key: it sets the message's instruction priority (InstrPrty)."""
+    o, explanation = routed
+    chosen = explanation.chosen
+    assert chosen is not None
+    return (chosen.channel.bank_id, o.payer.account.number, o.amount.currency, chosen.execution_date,
+            chosen.channel.name, o.urgency.value)
 
 
-def _groups(orders: list[PaymentOrder]) -> Iterable[list[PaymentOrder]]:
-    for _, group in groupby(sorted(orders, key=_group_key), key=_group_key):
+def _groups(routed: list[Routed]) -> Iterable[list[Routed]]:
+    for _, group in groupby(sorted(routed, key=_group_key), key=_group_key):
         yield list(group)
 
 

@@ -4,7 +4,8 @@ return, fail.
 Each use case takes a unit of work, a clock and the acting user (keyword-only), loads the order
 under a row lock, moves it through the state machine, books the money effect in the ledger,
 queues external effects in the outbox, and commits once: the state change, its event, its
-postings and its outbox row are all there or none is.
+postings and its outbox rows are all there or none is. Every state change also queues one
+`webhook.order_status` row for the ERP (`application.webhooks`), in `create_order` and `_save`.
 
 Money follows the order (per payer bank account and currency):
 - reserve, when approved:       Dr funds:held:<acct>      / Cr funds:available:<acct>
@@ -24,6 +25,7 @@ from typing import Any, Protocol
 
 from yinqi.application import accounts
 from yinqi.application.ports import Clock, Ledger
+from yinqi.application.webhooks import queue_order_status
 from yinqi.domain.ledger.accounts import InsufficientFunds
 from yinqi.domain.orders.checks import build_order
 from yinqi.domain.orders.commands import CreateOrder
@@ -128,6 +130,7 @@ def create_order(*, uow: UoW, clock: Clock, actor: str, command: CreateOrder,
         order = _record(order, events, S.PENDING_APPROVAL, actor=actor, at=now,
                         reason=f"amount above the auto-approval limit ({auto_approve_limit_minor} minor)")
     uow.orders.add(order, events)
+    queue_order_status(uow.outbox, order, events)
     uow.commit()
     return order
 
@@ -372,6 +375,7 @@ def _ledger_metadata(order: PaymentOrder) -> dict[str, Any]:
 def _save(uow: UoW, before: PaymentOrder, after: PaymentOrder,
           events: Sequence[OrderEvent]) -> PaymentOrder:
     uow.orders.save(after, events, expected_version=before.version)
+    queue_order_status(uow.outbox, after, events, bank_status_before=before.bank_status)
     uow.commit()
     return after
 

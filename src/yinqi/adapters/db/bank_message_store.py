@@ -6,9 +6,10 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from yinqi.adapters.db.tables.bank_messages import bank_message_items, bank_messages
+from yinqi.adapters.db.tables.orders import payment_orders
 
 FINAL_ITEM_STATUSES = frozenset({"ACSC", "ACCP", "ACSP", "ACWC", "RJCT"})
 
@@ -104,6 +105,20 @@ class SqlBankMessageStore:
         """(bank_id, account) pairs the hub has sent payments from: whose statements to fetch."""
         rows = self._conn.execute(select(bank_messages.c.bank_id, bank_messages.c.debtor_account).distinct())
         return sorted((b, a) for b, a in rows)
+
+    def routed_minor_since(self, *, bank_id: str, since: datetime, currencies: frozenset[str] | None = None,
+                           debtor_account: str | None = None) -> int:
+        """Sum of the order amounts (minor units) in messages built for `bank_id` since `since`:
+        what a channel's daily limit has already used. Optionally one currency set / account."""
+        query = (select(func.coalesce(func.sum(payment_orders.c.amount_minor), 0))
+                 .select_from(bank_message_items.join(bank_messages).join(
+                     payment_orders, payment_orders.c.id == bank_message_items.c.order_id))
+                 .where(bank_messages.c.bank_id == bank_id, bank_messages.c.created_at >= since))
+        if currencies is not None:
+            query = query.where(payment_orders.c.currency.in_(sorted(currencies)))
+        if debtor_account is not None:
+            query = query.where(bank_messages.c.debtor_account == debtor_account)
+        return int(self._conn.execute(query).scalar_one())
 
     def counts(self) -> dict[str, int]:
         from sqlalchemy import func

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, exists, func, insert, or_, select, text, update
 
 from yinqi.adapters.db.tables.outbox import outbox
 
@@ -67,6 +67,42 @@ class SqlOutbox:
                                .values(claimed_until=now + timedelta(seconds=lease_s)))
         return [OutboxItem(r["id"], r["topic"], r["aggregate_id"], json.loads(r["payload"]),
                            r["attempts"]) for r in rows]
+
+    def claim_in_order(self, *, topics: list[str], now: datetime, limit: int = 100,
+                       lease_s: int = 60) -> list[list[OutboxItem]]:
+        """Lease due rows for in-order delivery: per aggregate, its oldest pending rows up to the
+        first one that is not due yet (backing off after a failure) or is leased by someone else.
+        Returns one list per aggregate, oldest first; deliver each list in order and stop at the
+        first failure (`release` the rest), and no row ever overtakes an earlier one.
+
+        Claimers take turns (a transaction-level advisory lock on PostgreSQL, the write lock on
+        SQLite), so two workers never split one aggregate's rows between them."""
+        if self._conn.dialect.name == "postgresql":
+            self._conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
+                               {"name": "yinqi.outbox.claim_in_order:" + ",".join(sorted(topics))})
+        earlier = outbox.alias("earlier")
+        blocked = exists().where(and_(
+            earlier.c.aggregate_id == outbox.c.aggregate_id, earlier.c.topic.in_(topics),
+            earlier.c.status == "pending", earlier.c.id < outbox.c.id,
+            or_(earlier.c.next_attempt_at > now, earlier.c.claimed_until > now)))
+        query = (select(outbox).where(and_(
+            outbox.c.status == "pending", outbox.c.topic.in_(topics), outbox.c.next_attempt_at <= now,
+            or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now), ~blocked))
+            .order_by(outbox.c.id).limit(limit))
+        rows = self._conn.execute(query).mappings().all()
+        if rows:
+            self._conn.execute(update(outbox).where(outbox.c.id.in_([r["id"] for r in rows]))
+                               .values(claimed_until=now + timedelta(seconds=lease_s)))
+        batches: dict[str, list[OutboxItem]] = {}
+        for r in rows:
+            batches.setdefault(r["aggregate_id"], []).append(
+                OutboxItem(r["id"], r["topic"], r["aggregate_id"], json.loads(r["payload"]), r["attempts"]))
+        return list(batches.values())
+
+    def release(self, item_ids: list[int]) -> None:
+        """Give back leased rows untouched (due again at once, attempts unchanged)."""
+        self._conn.execute(update(outbox).where(and_(outbox.c.id.in_(item_ids), outbox.c.status == "pending"))
+                           .values(claimed_until=None))
 
     def mark_delivered(self, item_id: int, *, at: datetime) -> None:
         self._conn.execute(update(outbox).where(outbox.c.id == item_id).values(

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from yinqi.application import orders as cases
+from yinqi.application import routing
 from yinqi.application.idempotency import IdempotentRequest, StoredResponse, run_idempotent
 from yinqi.domain.orders.lifecycle import OrderState
 from yinqi.domain.problems import DomainError, Problem, ValidationFailed
@@ -212,6 +213,18 @@ def list_payment_order_events(order_id: OrderId, request: Request) -> EventList:
         uow.orders.get(order_id)  # 404 for an unknown order rather than an empty list
         events = uow.orders.events(order_id)  # verifies the chain; raises if broken
     return EventList(order_id=order_id, chain_verified=True, items=[EventOut.of(e) for e in events])
+
+
+@router.get("/payment-orders/{order_id}/route", responses=_ERRORS,
+            summary="The order's route: the chosen bank channel and why each alternative was not")
+def get_payment_order_route(order_id: OrderId, request: Request) -> dict[str, Any]:
+    """The routing decision as of now (`chosen` null: no channel can carry the order), each
+    alternative with its reasons, and `sent`: the bank message the order went out in, if any."""
+    hub = request.app.state.hub
+    with hub.uow() as uow:
+        report = routing.explain_order_route(uow=uow, order_id=order_id, channels=hub.settings.routing_channels(),
+                                             now=hub.clock.now())
+    return routing.report_dict(report)
 
 
 def _check_state(state: str | None) -> None:

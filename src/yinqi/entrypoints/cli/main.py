@@ -21,6 +21,7 @@ _FAMILIES: list[tuple[str, str | None]] = [
     ("status_reports", "status-reports"),
     ("screen", "screen"),
     ("recon", "recon"),
+    ("route", "route"),
 ]
 
 for _module, _name in _FAMILIES:

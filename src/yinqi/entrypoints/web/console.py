@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from yinqi.application import orders as order_cases
+from yinqi.application import routing
 from yinqi.bootstrap import Hub
 from yinqi.domain.orders.commands import AccountInput, CreateOrder, PayeeInput, PayerInput
 from yinqi.domain.orders.order import PaymentOrder
@@ -53,6 +54,16 @@ def _postings(uow: Any, order_id: str) -> list[dict[str, Any]]:
                          "debit": p.amount.format() if p.amount.minor > 0 else "",
                          "credit": (-p.amount).format() if p.amount.minor < 0 else ""})
     return rows
+
+
+def _route(hub: Hub, uow: Any, order_id: str) -> dict[str, Any]:
+    """The route card: the decision as of now (`error` set when the channel config is invalid)."""
+    try:
+        report = routing.explain_order_route(uow=uow, order_id=order_id, channels=hub.settings.routing_channels(),
+                                             now=hub.clock.now())
+    except DomainError as exc:
+        return {"error": f"{exc.code}: {exc.message}", "chosen": None, "alternatives": [], "sent": None}
+    return {"error": None, **routing.report_dict(report)}
 
 
 def build_router(hub: Hub) -> APIRouter:
@@ -110,8 +121,9 @@ def build_router(hub: Hub) -> APIRouter:
             bank = uow.bank_messages.item_for_order(order_id)
             match = uow.statements.match_for_order(order_id)
             postings = _postings(uow, order_id)
+            route = _route(hub, uow, order_id)
         return render(request, "order.html", {"section": "orders", "o": order_view(order), "events": events,
-                                              "bank": bank, "match": match, "postings": postings})
+                                              "bank": bank, "match": match, "postings": postings, "route": route})
 
     @router.get("/ledger", response_class=HTMLResponse)
     def ledger_page(request: Request) -> HTMLResponse:

@@ -1,4 +1,4 @@
-"""The hub's background worker: outbox dispatch, status polling, statement fetching.
+"""The hub's background worker: outbox dispatch, status polling, statement fetching, ERP webhooks.
 
 One pass does each step once; `run` repeats passes until stopped. Several workers may run at once
 (the outbox claims rows with leases and SKIP LOCKED), so scaling out is starting another
@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from yinqi.application import execution, statements
+from yinqi.application import execution, statements, webhooks
 from yinqi.bootstrap import Hub
 
 log = logging.getLogger("yinqi.worker")
@@ -34,7 +34,8 @@ class HubWorker:
     def for_hub(cls, hub: Hub) -> HubWorker:
         settings = hub.settings
         config = execution.ExecutionConfig(pain001_version=settings.pain001_version,
-                                           initiating_party=settings.company_name)
+                                           initiating_party=settings.company_name,
+                                           channels=tuple(settings.routing_channels()))
         return cls(hub, interval_s=settings.poll_interval_ms / 1000, config=config,
                    checkpoint_interval_s=settings.checkpoint_interval_s)
 
@@ -48,6 +49,9 @@ class HubWorker:
         if fetch_statements:
             imported = statements.fetch_statements(connector_for=self.hub.connector, **deps)
             result["settled"] = [o for s in imported for o in s.settled]
+        endpoints = self.hub.webhook_endpoints()  # last, so this pass's state changes go out now
+        result["webhooks"] = webhooks.deliver_due(uow_factory=self.hub.uow, clock=self.hub.clock, endpoints=endpoints,
+                                                  sender=self.hub.webhook_sender() if endpoints else None)
         return result
 
     def run(self, stop: threading.Event) -> None:
