@@ -91,11 +91,13 @@ def default_channels(*, bank_id: str, account_key: str | None = None,
     routing existed (one bank; the urgency only sets the instruction priority), so an urgent or
     instant order is never refused for want of configuration.
 
+    Names show the account masked (first four and last four characters), because channel names
+    appear on screens and in API answers that low-privilege readers see.
+
     >>> [c.name for c in default_channels(bank_id="SANDBOX", account_key="DE89370400440532013000")]
-    ['SANDBOX:DE89370400440532013000:batch', 'SANDBOX:DE89370400440532013000:urgent', \
-'SANDBOX:DE89370400440532013000:instant']
+    ['SANDBOX:DE89…3000:batch', 'SANDBOX:DE89…3000:urgent', 'SANDBOX:DE89…3000:instant']
     """
-    prefix = f"{bank_id}:{account_key}" if account_key else bank_id
+    prefix = f"{bank_id}:{account_key[:4]}…{account_key[-4:]}" if account_key else bank_id
     currencies = frozenset({currency}) if currency else None
     return tuple(Channel(name=f"{prefix}:{t.value}", bank_id=bank_id, channel_type=t, account_key=account_key,
                          currencies=currencies)
