@@ -6,7 +6,6 @@ without a key is refused with 400. Runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,31 +13,23 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
+from tests.support.orders import api_client
+from tests.support.orders import order_body as shared_order_body
 from yinqi.adapters.db.tables.idempotency import idempotency_keys
 from yinqi.adapters.db.tables.orders import payment_orders
-from yinqi.config import Settings
-from yinqi.entrypoints.api.app import create_app
 from yinqi.testing.failpoints import ENV
 
 URL = "/api/v1/payment-orders"
 
 
-class Clock:
-    def now(self) -> datetime:
-        return datetime(2030, 1, 10, 9, 0, tzinfo=UTC)
-
 
 def order_body(serial: str = "R6-1", amount: str = "2500.00") -> dict[str, Any]:
-    return {"company_id": "ACME", "serial": serial, "amount": amount, "currency": "EUR",
-            "requested_execution_date": "2030-01-10",
-            "payer": {"name": "Acme", "account": {"iban": "DE89370400440532013000"}, "currency": "EUR"},
-            "payee": {"name": "Fournisseur", "account": {"iban": "FR1420041010050500013M02606"}, "country": "FR"}}
+    return shared_order_body(serial, amount)
 
 
 @pytest.fixture
 def client(engine: Engine, tmp_path: Path) -> TestClient:
-    settings = Settings(home=tmp_path, auto_release=False, auto_approve_limit_minor=0)
-    return TestClient(create_app(engine=engine, settings=settings, clock=Clock()), raise_server_exceptions=False)
+    return api_client(engine, tmp_path, auto_approve_limit_minor=0)
 
 
 def order_count(engine: Engine) -> int:

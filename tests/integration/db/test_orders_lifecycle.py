@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import Engine, func, select
 
+from tests.support.orders import funded_uow_factory
 from yinqi.adapters.db.tables.outbox import outbox
 from yinqi.adapters.db.uow import SqlUnitOfWork
 from yinqi.application import orders as cases
-from yinqi.domain.money import Money
 from yinqi.domain.orders.commands import AccountInput, CreateOrder, PayeeInput, PayerInput
 from yinqi.domain.orders.lifecycle import OrderState
 from yinqi.domain.orders.order import PaymentOrder
@@ -40,17 +40,7 @@ def command(amount: str, serial: str = "S-1") -> CreateOrder:
 
 @pytest.fixture
 def hub(engine: Engine):  # type: ignore[no-untyped-def]
-    def new() -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, ledger_key=KEY)
-
-    with new() as u:
-        u.ledger.ensure_account(code=AVAILABLE, currency="EUR", kind="asset", allow_overdraft=False)
-        u.ledger.ensure_account(code="equity:opening:EUR", currency="EUR", kind="equity")
-        u.ledger.post(idempotency_key="opening", memo="opening", actor="test", at=CLOCK.now(),
-                      postings=[(AVAILABLE, Money.parse("1000.00", "EUR")),
-                                ("equity:opening:EUR", Money.parse("-1000.00", "EUR"))])
-        u.commit()
-    return new
+    return funded_uow_factory(engine, opening="1000.00", clock=CLOCK)
 
 
 def balances(hub) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]

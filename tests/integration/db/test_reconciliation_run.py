@@ -13,13 +13,12 @@ import pytest
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
+from tests.support.orders import funded_uow_factory
 from yinqi.adapters.db.tables.statements import reconciliation_matches
-from yinqi.adapters.db.uow import SqlUnitOfWork
 from yinqi.adapters.iso20022.model import AccountId, Statement, StatementEntry
 from yinqi.application import orders as cases
 from yinqi.application.reconciliation import run_reconciliation
 from yinqi.application.statements import reconcile
-from yinqi.domain.money import Money
 from yinqi.domain.orders.commands import AccountInput, CreateOrder, PayeeInput, PayerInput
 from yinqi.domain.orders.lifecycle import OrderState
 from yinqi.domain.orders.order import PaymentOrder
@@ -41,17 +40,7 @@ CLOCK = Clock()
 
 @pytest.fixture
 def new_uow(engine: Engine):  # type: ignore[no-untyped-def]
-    def new() -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, ledger_key=KEY)
-
-    with new() as u:
-        u.ledger.ensure_account(code=AVAILABLE, currency="EUR", kind="asset", allow_overdraft=False)
-        u.ledger.ensure_account(code="equity:opening:EUR", currency="EUR", kind="equity")
-        u.ledger.post(idempotency_key="opening", memo="opening", actor="test", at=CLOCK.now(),
-                      postings=[(AVAILABLE, Money.parse("10000.00", "EUR")),
-                                ("equity:opening:EUR", Money.parse("-10000.00", "EUR"))])
-        u.commit()
-    return new
+    return funded_uow_factory(engine, opening="10000.00", clock=CLOCK)
 
 
 def sent_order(new_uow, serial: str, amount: str, remittance: str | None = None) -> PaymentOrder:  # type: ignore[no-untyped-def]
