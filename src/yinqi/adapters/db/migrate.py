@@ -18,7 +18,7 @@ def alembic_config() -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     cfg = alembic_config()
     # SQLite runs DDL inside our BEGIN IMMEDIATE transaction; PostgreSQL has transactional DDL.
     with engine.begin() as conn:
@@ -27,18 +27,23 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def current(engine: Engine) -> str | None:
+    """The database's revision(s), comma-separated when several branches are applied."""
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def head() -> str | None:
+    """The newest revision(s) this code knows; independent branches (one per capability, merged
+    when convenient) are all upgraded to."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def is_current(engine: Engine) -> bool:
-    """True when the database is at the newest revision this code knows."""
+    """True when the database is at the newest revision(s) this code knows."""
     return current(engine) == head()

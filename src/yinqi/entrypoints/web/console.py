@@ -8,9 +8,7 @@ console acts as one demo operator, which the README says.
 
 from __future__ import annotations
 
-import hmac
 import json
-import secrets
 import uuid
 from datetime import date
 from pathlib import Path
@@ -26,10 +24,10 @@ from yinqi.bootstrap import Hub
 from yinqi.domain.orders.commands import AccountInput, CreateOrder, PayeeInput, PayerInput
 from yinqi.domain.orders.order import PaymentOrder
 from yinqi.domain.problems import DomainError, ValidationFailed
+from yinqi.entrypoints.web import csrf
+from yinqi.entrypoints.web.session import CONSOLE_USER
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
-CSRF_COOKIE = "yinqi_csrf"
-CONSOLE_USER = "demo-operator"
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -96,7 +94,7 @@ def build_router(hub: Hub) -> APIRouter:
                          payee_iban: str = Form(""), payee_bic: str = Form(""), payee_country: str = Form(""),
                          amount: str = Form(""), currency: str = Form(""), execution_date: str = Form(""),
                          remittance: str = Form("")) -> Response:
-        _check_csrf(request, csrf_token)
+        csrf.check(request, csrf_token)
         form = {"serial": serial, "payer_account": payer_account, "payee_name": payee_name, "payee_iban": payee_iban,
                 "payee_bic": payee_bic, "payee_country": payee_country, "amount": amount, "currency": currency,
                 "execution_date": execution_date, "remittance": remittance}
@@ -167,19 +165,13 @@ def _default_form(hub: Hub) -> dict[str, str]:
 
 def _form(request: Request, render: Any, hub: Hub, *, form: dict[str, str], problems: list[dict[str, Any]],
           status: int = 200) -> HTMLResponse:
-    token = secrets.token_urlsafe(32)
+    token = csrf.new_token(request)
     accounts = [{"account": a.key, "label": a.label} for a in hub.settings.accounts]
     response: HTMLResponse = render(request, "new_order.html", {
         "section": "new", "form": form, "problems": problems, "csrf_token": token, "payer_accounts": accounts,
         "idempotency_key": uuid.uuid4().hex}, status)
-    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", path="/")
+    csrf.issue(request, response, token)
     return response
-
-
-def _check_csrf(request: Request, submitted: str) -> None:
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    if not cookie or not submitted or not hmac.compare_digest(cookie.encode(), submitted.encode()):
-        raise HTTPException(403, "CSRF token missing or wrong: reload the form and submit again")
 
 
 def _create(hub: Hub, form: dict[str, str]) -> PaymentOrder:
