@@ -22,6 +22,12 @@ _FAMILIES: list[tuple[str, str | None]] = [
     ("screen", "screen"),
     ("recon", "recon"),
     ("route", "route"),
+    ("audit", "audit"),
+    ("users", "users"),
+    ("policy", "policy"),
+    ("orders", "orders"),
+    ("beneficiaries", "beneficiaries"),
+    ("keys", "keys"),
 ]
 
 for _module, _name in _FAMILIES:
