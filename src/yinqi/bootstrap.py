@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from yinqi.adapters.clock import SystemClock
+from yinqi.adapters.crypto.field_encryption import FieldKeyring
 from yinqi.adapters.crypto.keys import load_or_create_secret
 from yinqi.adapters.db.engine import make_engine
 from yinqi.adapters.db.uow import SqlUnitOfWork
@@ -26,13 +27,14 @@ class Hub:
     engine: Engine
     clock: Clock
     ledger_key: bytes
+    vault: FieldKeyring  # account numbers sealed at rest (R19), keys in YINQI_HOME/keys/fields
     codec: MessageCodec = field(default_factory=Iso20022Codec)
     connectors: dict[str, Any] = field(default_factory=dict)
     _webhook_endpoints: list[Any] | None = None
     _webhook_sender: Any = None
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, ledger_key=self.ledger_key)
+        return SqlUnitOfWork(self.engine, ledger_key=self.ledger_key, vault=self.vault, home=self.settings.home)
 
     def connector(self, bank_id: str = "SANDBOX") -> Any:
         if bank_id not in self.connectors:
@@ -58,7 +60,8 @@ class Hub:
 def build_hub(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None) -> Hub:
     return Hub(settings=settings, engine=engine or make_engine(settings.db_url),
                clock=clock or SystemClock(),
-               ledger_key=load_or_create_secret(settings.path(settings.ledger_hash_key_file)))
+               ledger_key=load_or_create_secret(settings.path(settings.ledger_hash_key_file)),
+               vault=FieldKeyring.at_home(settings.home))
 
 
 def _sandbox_connector(settings: Settings) -> Any:

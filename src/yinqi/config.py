@@ -89,7 +89,11 @@ class Settings(BaseModel):
     pain001_version: str = "pain.001.001.09"
     accounts: list[CompanyAccount] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)  # [[yinqi.channels]]; see routing_channels
-    auto_approve_limit_minor: int = 1_000_000  # demo rule: orders up to 10,000.00 pass with no person
+    duplicate_window_days: int = 3  # same payee account + amount within ± this many execution days: held
+    beneficiary_cooling_off_hours: int = 24  # payments to a changed beneficiary account are held this long
+    rate_limit_login_per_min: float = 20  # sign-in attempts per source address and per username (burst: same)
+    rate_limit_api_per_s: float = 50  # API requests per token (429 RATE_LIMITED with Retry-After above)
+    rate_limit_api_burst: float = 100
     ledger_hash_key_file: str = "keys/ledger-hmac.key"
     ledger_checkpoint_key_file: str = "keys/ledger-checkpoint-ed25519.key"
     ledger_checkpoints_file: str = "checkpoints/ledger.jsonl"  # outside the database, on purpose

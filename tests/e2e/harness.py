@@ -6,7 +6,9 @@ the tail of both logs. Processes are always stopped (SIGTERM, then SIGKILL) when
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import socket
 import ssl
@@ -15,7 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -71,9 +73,10 @@ def wait_ready(proc: Proc, url: str, *, timeout_s: float = 30, cafile: Path | No
     raise TimeoutError(f"{proc.name} not ready at {url}\n{proc.tail()}")
 
 
-def run_cli(args: list[str], *, env: dict[str, str], timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(args: list[str], *, env: dict[str, str], timeout_s: float = 120,
+            stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(YINQI + args, env={**os.environ, **env}, capture_output=True, text=True,
-                          timeout=timeout_s, check=False)
+                          timeout=timeout_s, check=False, input=stdin)
 
 
 @dataclass
@@ -87,6 +90,7 @@ class Stack:
     bank_ca: Path
     env: dict[str, str]
     procs: list[Proc]
+    credentials: dict[str, str] = field(default_factory=dict)  # API tokens and sessions a test signed in with
 
     def logs(self) -> str:
         return "\n".join(p.tail() for p in self.procs)
@@ -124,3 +128,69 @@ def running_stack(tmp: Path, db_url: str, *, hub_env: dict[str, str] | None = No
     finally:
         for proc in reversed(procs):
             proc.stop()
+
+
+# --- signing in for real ----------------------------------------------------------------------------
+E2E_PASSWORD = "e2e correct horse battery staple"  # every e2e user's password (test data only)
+E2E_COMPANY = "ACME"
+SESSION_COOKIE = "__Host-yinqi_session"
+
+
+def provision_users(stack: Stack, users: dict[str, list[str]], *, company: str = E2E_COMPANY) -> None:
+    """The first admin (`admin`) and `users` (username -> roles) through the `yinqi users` CLI."""
+    boot = run_cli(["users", "bootstrap-admin", "admin", "--company", company, "--company-name", f"{company} Ltd",
+                    "--password-stdin"], env=stack.env, stdin=E2E_PASSWORD + "\n")
+    assert boot.returncode == 0, boot.stdout + boot.stderr
+    for username, roles in users.items():
+        args = ["users", "create", username, "--as", "admin", "--company", company, "--admin-password-stdin",
+                "--password-stdin", *[arg for role in roles for arg in ("--role", role)]]
+        made = run_cli(args, env=stack.env, stdin=f"{E2E_PASSWORD}\n{E2E_PASSWORD}\n")
+        assert made.returncode == 0, made.stdout + made.stderr
+
+
+def issue_token(stack: Stack, username: str, scopes: list[str], *, company: str = E2E_COMPANY) -> str:
+    """An API token for `username` (issued by `admin` through the CLI); returns the secret."""
+    args = ["users", "token", "issue", username, "--as", "admin", "--name", f"e2e-{username}", "--company", company,
+            "--admin-password-stdin", "--json", *[arg for s in scopes for arg in ("--scope", s)]]
+    issued = run_cli(args, env=stack.env, stdin=E2E_PASSWORD + "\n")
+    assert issued.returncode == 0, issued.stdout + issued.stderr
+    return str(json.loads(issued.stdout)["token"])
+
+
+def _form_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, html[:2000]
+    return match.group(1)
+
+
+def _cookie(response: httpx.Response, name: str) -> str:
+    for header in response.headers.get_list("set-cookie"):
+        if header.startswith(f"{name}="):
+            return header.split(";", 1)[0].split("=", 1)[1]
+    raise AssertionError(f"no {name} cookie in {response.status_code} {response.headers}")
+
+
+def console_session(stack: Stack, username: str, *, password: str = E2E_PASSWORD) -> str:
+    """Sign in to the console over plain HTTP the way a browser does (password, TOTP enrolment with
+    the secret read from the page, the code computed by pyotp) and return the session cookie value.
+    httpx would not send `Secure` cookies over http://127.0.0.1, so they travel as explicit headers."""
+    import pyotp
+
+    with httpx.Client(base_url=stack.api, follow_redirects=False, timeout=10) as web:
+        page = web.get("/login")
+        csrf = _cookie(page, "__Host-yinqi_csrf")
+        signed = web.post("/login", data={"csrf_token": _form_token(page.text), "username": username,
+                                          "password": password, "next": "/orders"},
+                          headers={"Cookie": f"__Host-yinqi_csrf={csrf}"})
+        assert signed.status_code == 303 and "/login/enrol" in signed.headers["location"], signed.text
+        cookie = {"Cookie": f"{SESSION_COOKIE}={_cookie(signed, SESSION_COOKIE)}"}
+        start = web.get("/login/enrol", headers=cookie)
+        shown = web.post("/login/enrol/start", data={"csrf_token": _form_token(start.text), "next": "/orders"},
+                         headers=cookie)
+        secret = re.search(r'id="totp-secret">([^<]+)<', shown.text)
+        assert secret, shown.text[:2000]
+        code = pyotp.TOTP(secret.group(1).replace(" ", "")).now()
+        done = web.post("/login/enrol", data={"csrf_token": _form_token(shown.text), "code": code, "next": "/orders"},
+                        headers=cookie)
+        assert done.status_code == 303, done.text
+        return _cookie(done, SESSION_COOKIE)

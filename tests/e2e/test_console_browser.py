@@ -12,13 +12,22 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.harness import run_cli, running_stack
+from tests.e2e.harness import (
+    E2E_PASSWORD,
+    SESSION_COOKIE,
+    Stack,
+    console_session,
+    provision_users,
+    run_cli,
+    running_stack,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 CHROMIUM = os.environ.get("YINQI_CHROMIUM", "/usr/bin/chromium")
 PAYER_IBAN = "DE89370400440532013000"
 CONFIG = f"""[yinqi]
+company_id = "ACME"
 [[yinqi.accounts]]
 name = "Payer GmbH"
 currency = "EUR"
@@ -42,6 +51,53 @@ def browser():  # type: ignore[no-untyped-def]
         b.close()
 
 
+def sign_in(page, stack: Stack, username: str, *, secret: str | None = None) -> str:  # type: ignore[no-untyped-def]
+    """Sign in through the pages as a person does: password, then TOTP. Without `secret` this is the
+    first sign-in: enrol by reading the secret the page shows (beside its QR code); return it."""
+    import pyotp
+
+    page.goto(f"{stack.api}/orders")
+    page.wait_for_url("**/login?next=*")
+    page.fill("#username", username)
+    page.fill("#password", E2E_PASSWORD)
+    page.click("#sign-in")
+    if secret is None:
+        page.wait_for_url("**/login/enrol?*")
+        page.click("#start-enrolment")
+        assert page.locator("#totp-qr svg").count() == 1  # the QR code, inline SVG
+        secret = page.inner_text("#totp-secret").replace(" ", "")
+        page.fill("#code", pyotp.TOTP(secret).now())
+        page.click("#confirm-enrolment")
+    else:  # the code of the next 30-s step: the current one may be spent already (no replay, R14)
+        page.wait_for_url("**/login/totp?*")
+        page.fill("#code", pyotp.TOTP(secret).at(time.time() + 30))
+        page.click("#verify-code")
+    page.wait_for_url("**/orders")
+    assert page.inner_text("#signed-in-user") == username
+    return secret
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_new_user_enrols_totp_by_qr_signs_out_and_signs_in_again_with_a_code(
+        tmp_path: Path, db_url: str, browser) -> None:  # type: ignore[no-untyped-def]
+    with running_stack(tmp_path, db_url, config_toml=CONFIG) as stack:
+        provision_users(stack, {"olivia": ["operator"]})
+        context = browser.new_context()
+        page = context.new_page()
+        secret = sign_in(page, stack, "olivia")
+        cookie = next(c for c in context.cookies() if c["name"] == SESSION_COOKIE)
+        assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+        page.click("#sign-out")
+        page.wait_for_url("**/login?*")
+        page.goto(f"{stack.api}/orders")  # signed out: back to the sign-in page
+        page.wait_for_url("**/login?next=*")
+        replayed = httpx.get(f"{stack.api}/orders", headers={"Cookie": f"{SESSION_COOKIE}={cookie['value']}"})
+        assert replayed.status_code == 303 and replayed.headers["location"].startswith("/login")  # old cookie dead
+        sign_in(page, stack, "olivia", secret=secret)
+        page.screenshot(path=str(tmp_path / "signed-in-again.png"), full_page=True)
+        assert page.inner_text("h1") == "Payment orders"
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_an_operator_enters_an_order_in_the_console_and_sees_it_settle(tmp_path: Path, db_url: str,
                                                                         browser) -> None:  # type: ignore[no-untyped-def]
@@ -51,7 +107,9 @@ def test_an_operator_enters_an_order_in_the_console_and_sees_it_settle(tmp_path:
                    json={"iban": PAYER_IBAN, "currency": "EUR", "balance": "2000.00", "name": "Payer GmbH"})
         assert run_cli(["accounts", "onboard", "--iban", PAYER_IBAN, "--currency", "EUR",
                         "--opening-balance", "2000.00"], env=stack.env).returncode == 0
+        provision_users(stack, {"olivia": ["operator"]})
         page = browser.new_page()
+        sign_in(page, stack, "olivia")
         page.goto(f"{stack.api}/orders/new")
         page.fill("#serial", "WEB-BROWSER-1")
         page.fill("#payee_name", "Lyon Textiles SARL")
@@ -79,15 +137,22 @@ def test_an_operator_enters_an_order_in_the_console_and_sees_it_settle(tmp_path:
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_the_console_refuses_a_form_post_without_its_csrf_token(tmp_path: Path, db_url: str) -> None:
     with running_stack(tmp_path, db_url, config_toml=CONFIG) as stack:
-        response = httpx.post(f"{stack.api}/orders/new", data={"serial": "X", "amount": "1.00"})
+        provision_users(stack, {"olivia": ["operator"]})
+        signed_in = {"Cookie": f"{SESSION_COOKIE}={console_session(stack, 'olivia')}"}
+        response = httpx.post(f"{stack.api}/orders/new", data={"serial": "X", "amount": "1.00"}, headers=signed_in)
         assert response.status_code == 403
+        forged = httpx.post(f"{stack.api}/orders/new", data={"serial": "X", "amount": "1.00", "csrf_token": "f" * 64},
+                            headers=signed_in)
+        assert forged.status_code == 403
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_the_console_shows_every_problem_with_a_bad_order_and_creates_nothing(tmp_path: Path, db_url: str,
                                                                               browser) -> None:  # type: ignore[no-untyped-def]
     with running_stack(tmp_path, db_url, config_toml=CONFIG) as stack:
+        provision_users(stack, {"olivia": ["operator"], "tess": ["treasurer"]})
         page = browser.new_page()
+        sign_in(page, stack, "olivia")
         page.goto(f"{stack.api}/orders/new")
         page.fill("#payee_name", "Somebody")
         page.fill("#payee_iban", "FR7630006000011234567890188")  # checksum broken
@@ -96,4 +161,5 @@ def test_the_console_shows_every_problem_with_a_bad_order_and_creates_nothing(tm
         page.click("#submit-order")
         alert = page.inner_text("[role=alert]")
         assert "iban" in alert.lower() and "amount" in alert.lower()
-        assert httpx.get(f"{stack.api}/api/v1/payment-orders").json()["items"] == []
+        signed_in = {"Cookie": f"{SESSION_COOKIE}={console_session(stack, 'tess')}"}  # treasurer: sees all
+        assert httpx.get(f"{stack.api}/api/v1/payment-orders", headers=signed_in).json()["items"] == []

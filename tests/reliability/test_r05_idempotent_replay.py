@@ -26,7 +26,7 @@ def order_body(serial: str = "R5-1", amount: str = "2500.00") -> dict[str, Any]:
 
 @pytest.fixture
 def client(engine: Engine, tmp_path: Path) -> TestClient:
-    return api_client(engine, tmp_path, auto_approve_limit_minor=0)
+    return api_client(engine, tmp_path, auto_limit_minor=0)
 
 
 def counts(engine: Engine) -> tuple[int, int]:

@@ -13,7 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from tests.support.orders import api_client
+from tests.support.auth import acting_as
+from tests.support.orders import api_client, person
 from tests.support.orders import order_body as shared_order_body
 from yinqi.adapters.db.tables.idempotency import idempotency_keys
 from yinqi.adapters.db.tables.orders import payment_orders
@@ -29,7 +30,7 @@ def order_body(serial: str = "R6-1", amount: str = "2500.00") -> dict[str, Any]:
 
 @pytest.fixture
 def client(engine: Engine, tmp_path: Path) -> TestClient:
-    return api_client(engine, tmp_path, auto_approve_limit_minor=0)
+    return api_client(engine, tmp_path, auto_limit_minor=0)
 
 
 def order_count(engine: Engine) -> int:
@@ -62,8 +63,10 @@ def test_a_reused_key_on_another_endpoint_is_refused(client: TestClient) -> None
 
 
 def test_the_same_key_from_another_user_is_another_key(client: TestClient, engine: Engine) -> None:
-    client.post(URL, json=order_body(), headers={"Idempotency-Key": "K", "X-Yinqi-User": "alice"})
-    other = client.post(URL, json=order_body(serial="R6-2"), headers={"Idempotency-Key": "K", "X-Yinqi-User": "bob"})
+    acting_as(client.app, person("alice"))  # type: ignore[arg-type]
+    client.post(URL, json=order_body(), headers={"Idempotency-Key": "K"})
+    acting_as(client.app, person("bob"))  # type: ignore[arg-type]
+    other = client.post(URL, json=order_body(serial="R6-2"), headers={"Idempotency-Key": "K"})
     assert other.status_code == 201 and order_count(engine) == 2
 
 

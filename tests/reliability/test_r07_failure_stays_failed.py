@@ -12,14 +12,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from tests.support.orders import FixedClock, api_client
+from tests.support.auth import acting_as
+from tests.support.orders import FixedClock, api_client, checker
 from tests.support.orders import order_body as shared_order_body
+from tests.support.vault import funds_codes
 from yinqi.adapters.db.tables.orders import payment_orders
 from yinqi.domain.money import Money
 
 URL = "/api/v1/payment-orders"
 IBAN = "DE89370400440532013000"
-AVAILABLE = f"funds:available:{IBAN}"
 
 
 Clock = FixedClock
@@ -31,16 +32,17 @@ def order_body(serial: str = "R7-1", amount: str = "500.00") -> dict[str, Any]:
 
 @pytest.fixture
 def client(engine: Engine, tmp_path: Path) -> TestClient:
-    return api_client(engine, tmp_path, auto_approve_limit_minor=100_000)
+    return api_client(engine, tmp_path, auto_limit_minor=100_000)
 
 
 def top_up(client: TestClient, amount: str) -> None:
     hub = client.app.state.hub  # type: ignore[attr-defined]
+    available = funds_codes(IBAN, hub.vault)[0]
     with hub.uow() as uow:
-        uow.ledger.ensure_account(code=AVAILABLE, currency="EUR", kind="asset", allow_overdraft=False)
+        uow.ledger.ensure_account(code=available, currency="EUR", kind="asset", allow_overdraft=False)
         uow.ledger.ensure_account(code="equity:opening:EUR", currency="EUR", kind="equity")
         money = Money.parse(amount, "EUR")
-        uow.ledger.post(idempotency_key=f"top-up:{amount}", postings=[(AVAILABLE, money),
+        uow.ledger.post(idempotency_key=f"top-up:{amount}", postings=[(available, money),
                         ("equity:opening:EUR", -money)], memo="top-up", actor="test", at=Clock().now())
         uow.commit()
 
@@ -81,10 +83,11 @@ def test_a_refused_approval_stays_refused_for_its_key(client: TestClient, engine
     order = client.post(URL, json=order_body(amount="5000.00"), headers={"Idempotency-Key": "K-big"}).json()
     assert order["state"] == "PENDING_APPROVAL"
     approve = f"{URL}/{order['id']}/approve"
-    refused = client.post(approve, headers={"Idempotency-Key": "K-ap", "X-Yinqi-User": "checker"})
+    acting_as(client.app, checker(Clock()))  # type: ignore[arg-type]
+    refused = client.post(approve, headers={"Idempotency-Key": "K-ap"})
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "INSUFFICIENT_FUNDS"
     top_up(client, "6000.00")
-    retry = client.post(approve, headers={"Idempotency-Key": "K-ap", "X-Yinqi-User": "checker"})
+    retry = client.post(approve, headers={"Idempotency-Key": "K-ap"})
     assert retry.content == refused.content
-    approved = client.post(approve, headers={"Idempotency-Key": "K-ap2", "X-Yinqi-User": "checker"})
+    approved = client.post(approve, headers={"Idempotency-Key": "K-ap2"})
     assert approved.status_code == 200 and approved.json()["state"] == "APPROVED"

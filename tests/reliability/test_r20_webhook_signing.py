@@ -17,10 +17,11 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
+from tests.support.orders import make_order
+from tests.support.vault import TEST_VAULT
 from tests.support.webhook_receiver import WebhookReceiver
 from yinqi.adapters.db.uow import SqlUnitOfWork
 from yinqi.adapters.webhooks import HttpWebhookSender
-from yinqi.application import orders as cases
 from yinqi.application import webhooks
 from yinqi.domain.orders.commands import AccountInput, CreateOrder, PayeeInput, PayerInput
 from yinqi.domain.webhooks import encode_secret, signed_headers
@@ -57,9 +58,9 @@ def receivers(clock: Clock) -> Iterator[dict[str, WebhookReceiver]]:
 
 
 def deliver_one_order(engine: Engine, clock: Clock, endpoints: list[webhooks.Endpoint]) -> int:
-    factory = lambda: SqlUnitOfWork(engine, ledger_key=b"k" * 32)  # noqa: E731
+    factory = lambda: SqlUnitOfWork(engine, ledger_key=b"k" * 32, vault=TEST_VAULT)  # noqa: E731
     with factory() as uow:
-        cases.create_order(uow=uow, clock=clock, actor="maker", auto_approve_limit_minor=0, command=CreateOrder(
+        make_order(uow, clock, auto_limit_minor=0, command=CreateOrder(
             company_id="ACME", serial="S-1", amount="2500.00", currency="EUR",
             requested_execution_date=date(2030, 1, 10),
             payer=PayerInput(name="Acme", account=AccountInput(iban=IBAN), currency="EUR"),

@@ -21,13 +21,14 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select
 
+from tests.support.orders import checker, make_order
+from tests.support.vault import TEST_VAULT
 from tests.support.webhook_receiver import WebhookReceiver
 from yinqi.adapters.db.outbox_store import SqlOutbox
 from yinqi.adapters.db.tables.outbox import outbox
 from yinqi.adapters.db.uow import SqlUnitOfWork
 from yinqi.adapters.webhooks import HttpWebhookSender
-from yinqi.application import orders as cases
-from yinqi.application import webhooks
+from yinqi.application import approvals, webhooks
 from yinqi.domain.orders.commands import AccountInput, CreateOrder, PayeeInput, PayerInput
 from yinqi.domain.webhooks import encode_secret
 from yinqi.testing import failpoints
@@ -50,15 +51,14 @@ class Clock:
 def make_events(factory, clock: Clock) -> None:  # type: ignore[no-untyped-def]
     for n in range(ORDERS):
         with factory() as uow:
-            order = cases.create_order(uow=uow, clock=clock, actor="maker", auto_approve_limit_minor=0,
-                                       command=CreateOrder(
+            order = make_order(uow, clock, auto_limit_minor=0, command=CreateOrder(
                 company_id="ACME", serial=f"S-{n}", amount="2500.00", currency="EUR",
                 requested_execution_date=date(2030, 1, 10),
                 payer=PayerInput(name="Acme", account=AccountInput(iban=IBAN), currency="EUR"),
                 payee=PayeeInput(name="Payee", account=AccountInput(iban="FR1420041010050500013M02606"),
                                  country="FR")))
         with factory() as uow:
-            cases.reject_order(uow=uow, clock=clock, actor="checker", order_id=order.id, reason="no")
+            approvals.reject_order(uow=uow, clock=clock, principal=checker(clock), order_id=order.id, reason="no")
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -66,7 +66,7 @@ def test_crashes_after_send_redeliver_the_same_ids_until_every_event_is_delivere
         engine: Engine, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(seed)
     clock = Clock()
-    factory = lambda: SqlUnitOfWork(engine, ledger_key=b"k" * 32)  # noqa: E731
+    factory = lambda: SqlUnitOfWork(engine, ledger_key=b"k" * 32, vault=TEST_VAULT)  # noqa: E731
     make_events(factory, clock)
     receiver = WebhookReceiver(secrets=[SECRET], now=lambda: clock.now().timestamp(), fail_rate=0.1,
                                seed=seed).start()

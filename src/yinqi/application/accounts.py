@@ -4,13 +4,22 @@ An account the hub pays from needs two ledger accounts (available and held funds
 overdraft) and its opening balance, booked against `equity:opening:<CCY>`. The opening posting has
 a stable idempotency key per account, so onboarding twice books once; a different opening balance
 under the same account is a conflict, not a silent correction (corrections are postings).
+
+Ledger codes name an account by `ledger_key` (`acct_<16 hex of its blind index>`), never by its
+number, and ledger account names show it masked: the ledger, its exports and its balances carry
+no account number (R19). The blind index comes from the unit of work's vault.
 """
 
 from __future__ import annotations
 
-from yinqi.application.ports import Clock, Ledger
+from yinqi.application.ports import AccountVault, Clock, Ledger
 from yinqi.domain.money import Money
 from yinqi.domain.parties import AccountRef
+
+
+def ledger_key(vault: AccountVault, account: AccountRef) -> str:
+    """The opaque, stable key of `account` in ledger codes."""
+    return account.ledger_account_key(vault.blind_index)
 
 
 def available_account(key: str) -> str:
@@ -31,7 +40,7 @@ def onboard_account(*, uow: object, clock: Clock, actor: str, account: AccountRe
         LEDGER_IDEMPOTENCY_CONFLICT: the account was onboarded before with another balance.
     """
     ledger: Ledger = uow.ledger  # type: ignore[attr-defined]
-    key = account.ledger_key
+    key = ledger_key(uow.vault, account)  # type: ignore[attr-defined]
     Money.zero(currency) + opening_balance  # same currency, or a typed error
     for code, label in ((available_account(key), "Available funds"), (held_account(key), "Funds held for payments")):
         ledger.ensure_account(code=code, currency=currency, kind="asset", allow_overdraft=False,

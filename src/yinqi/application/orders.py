@@ -1,5 +1,5 @@
-"""Payment order use cases: create, approve, reject, release, send, bank status, settle, cancel,
-return, fail.
+"""Payment order use cases: create, release, send, bank status, settle, cancel, return, fail
+(approve, reject and amend are in `application.approvals`, re-exported here).
 
 Each use case takes a unit of work, a clock and the acting user (keyword-only), loads the order
 under a row lock, moves it through the state machine, books the money effect in the ledger,
@@ -23,29 +23,41 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from yinqi.application import accounts
-from yinqi.application.ports import Clock, Ledger
+from yinqi.application import accounts, approval_policy, audit
+from yinqi.application.ports import AccountVault, Clock, Ledger
 from yinqi.application.webhooks import queue_order_status
+from yinqi.domain.identity.permissions import Permission, require
+from yinqi.domain.identity.principal import Forbidden, Principal, StepUpRequired
 from yinqi.domain.ledger.accounts import InsufficientFunds
 from yinqi.domain.orders.checks import build_order
 from yinqi.domain.orders.commands import CreateOrder
 from yinqi.domain.orders.events import OrderEvent
-from yinqi.domain.orders.lifecycle import IllegalTransition, OrderState, require_transition
+from yinqi.domain.orders.lifecycle import OrderState, require_transition
 from yinqi.domain.orders.order import (
     BankMessageMismatch,
     BankStatusUnknown,
     DuplicateSerial,
     OrderNotFound,
     PaymentOrder,
-    SodSelfApproval,
 )
 from yinqi.domain.problems import ProblemList
 
 __all__ = [
-    "AUTO_APPROVER", "OrderRepository", "OrderUnitOfWork", "apply_bank_status", "approve_order",
-    "cancel_order", "create_order", "fail_order", "mark_sent", "reject_order", "release_order",
-    "return_order", "settle_order",
+    "AUTO_APPROVER", "OrderRepository", "OrderUnitOfWork", "apply_bank_status", "cancel_order", "create_order",
+    "fail_order", "mark_sent", "release_order", "return_order", "settle_order",
 ]
+# The maker–checker use cases live in `application.approvals` (which builds on the steps below);
+# they are re-exported here, lazily, so `orders.approve_order` keeps working for callers.
+_APPROVAL_CASES = frozenset({"approve_order", "approve_orders", "reject_order", "amend_order"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _APPROVAL_CASES:
+        from yinqi.application import approvals
+
+        return getattr(approvals, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 AUTO_APPROVER = "system:auto-approval"
 AUTO_RELEASER = "system:auto-release"
@@ -80,6 +92,8 @@ class OrderUnitOfWork(Protocol):
     def ledger(self) -> Ledger: ...
     @property
     def outbox(self) -> Outbox: ...
+    @property
+    def vault(self) -> AccountVault: ...
     def commit(self) -> None: ...
 
 
@@ -87,12 +101,12 @@ UoW = OrderUnitOfWork
 
 
 # --- account names ------------------------------------------------------------------------------
-def available_account(order: PaymentOrder) -> str:
-    return accounts.available_account(order.payer.account.ledger_key)
+def available_account(order: PaymentOrder, vault: AccountVault) -> str:
+    return accounts.available_account(accounts.ledger_key(vault, order.payer.account))
 
 
-def held_account(order: PaymentOrder) -> str:
-    return accounts.held_account(order.payer.account.ledger_key)
+def held_account(order: PaymentOrder, vault: AccountVault) -> str:
+    return accounts.held_account(accounts.ledger_key(vault, order.payer.account))
 
 
 def outgoing_account(currency: str) -> str:
@@ -100,19 +114,24 @@ def outgoing_account(currency: str) -> str:
 
 
 # --- create -------------------------------------------------------------------------------------
-def create_order(*, uow: UoW, clock: Clock, actor: str, command: CreateOrder,
-                 auto_approve_limit_minor: int, auto_release: bool = False,
+def create_order(*, uow: UoW, clock: Clock, principal: Principal, command: CreateOrder, auto_release: bool = False,
                  order_id: str | None = None) -> PaymentOrder:
-    """Validate and store a new order: VALIDATED, then APPROVED with funds reserved when its amount
-    is within the auto-approval limit (a demo rule in minor units, any currency), else
-    PENDING_APPROVAL. With `auto_release` an auto-approved order is released at once.
+    """Validate and store a new order and give it its approval plan (`application.approval_policy`:
+    the active policy plus the order's holds). A plan with no step approves it at once as
+    `system:auto-approval`, funds reserved (and RELEASED with `auto_release`); otherwise the order
+    waits in PENDING_APPROVAL.
 
     Raises:
+        Forbidden (FORBIDDEN): no `order.create` (`order.import` for source "import"), or the
+            company is not granted to the principal.
         ValidationFailed (VALIDATION_FAILED): every problem with the input.
         DuplicateSerial (DUPLICATE_SERIAL): the company already used this serial.
         InsufficientFunds (INSUFFICIENT_FUNDS): auto-approval could not reserve the amount.
     """
+    require(principal, Permission.ORDER_IMPORT if command.source == "import" else Permission.ORDER_CREATE)
+    _require_company(principal, command.company_id.strip() if isinstance(command.company_id, str) else "")
     now = clock.now()
+    actor = principal.actor_id
     order = build_order(command, order_id=order_id or str(uuid.uuid4()), today=now.date(), actor=actor,
                         at=now)
     existing = uow.orders.find_by_serial(order.company_id, order.serial.value)
@@ -121,63 +140,69 @@ def create_order(*, uow: UoW, clock: Clock, actor: str, command: CreateOrder,
     order, created = order.created(actor=actor, at=now)
     order, validated = order.move_to(S.VALIDATED, actor=actor, at=now, reason="all checks passed")
     events = [created, validated]
-    if order.amount.minor <= auto_approve_limit_minor:
+    plan = approval_policy.plan_for(uow, order, now=now)
+    if plan.auto:
         order = _approve(uow, order, events, actor=AUTO_APPROVER, at=now,
-                         reason=f"amount within the auto-approval limit ({auto_approve_limit_minor} minor)")
+                         reason=f"auto-approval rule of policy version {plan.policy_version}: "
+                                f"{'; '.join(plan.matched_rules)}")
         if auto_release:
             order = _release(uow, order, events, actor=AUTO_RELEASER, at=now)
     else:
         order = _record(order, events, S.PENDING_APPROVAL, actor=actor, at=now,
-                        reason=f"amount above the auto-approval limit ({auto_approve_limit_minor} minor)")
+                        reason=f"{len(plan.steps)} approval step(s) under policy version {plan.policy_version}")
     uow.orders.add(order, events)
+    approval_policy.store_plan(uow, order, plan, at=now)
+    audit.record(uow, principal=principal, action="order.create", object_type="payment_order", object_id=order.id,
+                 at=now, company_id=order.company_id, after=_audit_view(order))
     queue_order_status(uow.outbox, order, events)
     uow.commit()
     return order
 
 
-# --- approval -----------------------------------------------------------------------------------
-def approve_order(*, uow: UoW, clock: Clock, actor: str, order_id: str,
-                  auto_release: bool = False) -> PaymentOrder:
-    """PENDING_APPROVAL → APPROVED, reserving the funds (then RELEASED with `auto_release`).
-
-    Raises:
-        SodSelfApproval (SOD_SELF_APPROVAL): the approver created the order.
-        IllegalTransition (ORDER_ILLEGAL_TRANSITION): the order is not pending approval.
-        InsufficientFunds (INSUFFICIENT_FUNDS): the payer account cannot cover the amount.
-    """
-    now = clock.now()
-    order = uow.orders.get(order_id, for_update=True)
-    if actor == order.created_by:
-        raise SodSelfApproval(f"{actor} created payment order {order.id} and may not approve it",
-                              where="actor", rule="maker_is_not_checker", value=actor)
-    events: list[OrderEvent] = []
-    approved = _approve(uow, order, events, actor=actor, at=now, reason="approved")
-    if auto_release:
-        approved = _release(uow, approved, events, actor=AUTO_RELEASER, at=now)
-    return _save(uow, order, approved, events)
+def _require_company(principal: Principal, company_id: str) -> None:
+    if not principal.can_see_company(company_id):
+        raise Forbidden(f"{principal.actor_id} may not act for company {company_id}", where="company_id",
+                        rule="company_granted", value=company_id)
 
 
-def reject_order(*, uow: UoW, clock: Clock, actor: str, order_id: str, reason: str) -> PaymentOrder:
-    """PENDING_APPROVAL → REJECTED by an approver. Nothing was reserved yet, so nothing is booked."""
-    _require_reason(reason)
-    order = uow.orders.get(order_id, for_update=True)
-    if order.state is not S.PENDING_APPROVAL:  # bank rejections come through apply_bank_status
-        raise IllegalTransition(
-            f"an approver can only reject an order pending approval; this one is {order.state}",
-            where="state", rule="approver_rejects_pending_only", value=f"{order.state}->{S.REJECTED}",
-            details={"from": str(order.state), "to": str(S.REJECTED)})
-    events: list[OrderEvent] = []
-    rejected = _record(order, events, S.REJECTED, actor=actor, at=clock.now(), reason=reason)
-    return _save(uow, order, rejected, events)
+def _audit_view(order: PaymentOrder) -> dict[str, Any]:
+    """What the audit trail keeps of an order: no full account number (masked only)."""
+    return {"serial": order.serial.value, "state": order.state.value, "amount": order.amount.format(),
+            "currency": order.amount.currency, "payee_name": order.payee.name,
+            "payee_account": order.payee.account.masked, "requested_execution_date":
+            order.requested_execution_date.isoformat(), "source": order.source.value}
 
 
 # --- release and sending ------------------------------------------------------------------------
-def release_order(*, uow: UoW, clock: Clock, actor: str, order_id: str) -> PaymentOrder:
-    """APPROVED → RELEASED; queues `order.released` for the bank worker in the same transaction."""
-    order = uow.orders.get(order_id, for_update=True)
+def release_order(*, uow: UoW, clock: Clock, principal: Principal, order_id: str) -> PaymentOrder:
+    """APPROVED → RELEASED; queues `order.released` for the bank worker in the same transaction.
+
+    Raises:
+        Forbidden (FORBIDDEN), OrderNotFound (ORDER_NOT_FOUND, also for another company's order),
+        StepUpRequired (STEP_UP_REQUIRED): no TOTP verification in the last 5 minutes (R14).
+    """
+    require(principal, Permission.ORDER_RELEASE)
+    now = clock.now()
+    order = _visible(uow, principal, order_id)
+    if not principal.step_up_fresh(now):
+        raise StepUpRequired("releasing a payment needs a TOTP code verified in the last 5 minutes",
+                             where="totp_code", rule="step_up_fresh")
     events: list[OrderEvent] = []
-    released = _release(uow, order, events, actor=actor, at=clock.now())
+    released = _release(uow, order, events, actor=principal.actor_id, at=now)
+    audit.record(uow, principal=principal, action="order.release", object_type="payment_order", object_id=order.id,
+                 at=now, before={"state": order.state.value}, after={"state": released.state.value},
+                 company_id=order.company_id)
     return _save(uow, order, released, events)
+
+
+def _visible(uow: UoW, principal: Principal, order_id: str) -> PaymentOrder:
+    """The order under a row lock, if the principal's companies include it (else ORDER_NOT_FOUND:
+    no existence leak, R18)."""
+    order = uow.orders.get(order_id, for_update=True)
+    if not principal.can_see_company(order.company_id):
+        raise OrderNotFound(f"payment order {order_id} does not exist", where="order_id", rule="exists",
+                            value=order_id)
+    return order
 
 
 def mark_sent(*, uow: UoW, clock: Clock, actor: str, order_id: str, message_id: str) -> PaymentOrder:
@@ -259,7 +284,7 @@ def settle_order(*, uow: UoW, clock: Clock, actor: str, order_id: str) -> Paymen
     uow.ledger.ensure_account(code=outgoing, currency=order.amount.currency, kind="expense",
                               name=f"Outgoing payments {order.amount.currency}")
     seq = uow.ledger.post(idempotency_key=f"order:{order.id}:settle",
-                          postings=[(outgoing, order.amount), (held_account(order), -order.amount)],
+                          postings=[(outgoing, order.amount), (held_account(order, uow.vault), -order.amount)],
                           memo=f"settle payment order {order.serial}", actor=actor, at=now,
                           metadata=_ledger_metadata(order))
     events: list[OrderEvent] = []
@@ -268,16 +293,26 @@ def settle_order(*, uow: UoW, clock: Clock, actor: str, order_id: str) -> Paymen
     return _save(uow, order, settled, events)
 
 
-def cancel_order(*, uow: UoW, clock: Clock, actor: str, order_id: str, reason: str) -> PaymentOrder:
+def cancel_order(*, uow: UoW, clock: Clock, principal: Principal, order_id: str, reason: str) -> PaymentOrder:
     """Cancel before release (after release the bank may already have it: use a recall instead).
-    Reserved funds go back to available."""
+    Reserved funds go back to available.
+
+    Raises:
+        Forbidden (FORBIDDEN), OrderNotFound (ORDER_NOT_FOUND), FIELD_REQUIRED (no reason),
+        IllegalTransition (ORDER_ILLEGAL_TRANSITION): released or later.
+    """
+    require(principal, Permission.ORDER_CANCEL)
     _require_reason(reason)
     now = clock.now()
-    order = uow.orders.get(order_id, for_update=True)
+    actor = principal.actor_id
+    order = _visible(uow, principal, order_id)
     require_transition(order.state, S.CANCELLED)
     current = _unreserve(uow, order, actor=actor, at=now, reason=f"cancelled: {reason}")
     events: list[OrderEvent] = []
     cancelled = _record(current, events, S.CANCELLED, actor=actor, at=now, reason=reason)
+    audit.record(uow, principal=principal, action="order.cancel", object_type="payment_order", object_id=order.id,
+                 at=now, before={"state": order.state.value}, after={"state": cancelled.state.value}, reason=reason,
+                 company_id=order.company_id)
     return _save(uow, order, cancelled, events)
 
 
@@ -340,7 +375,7 @@ def _release(uow: UoW, order: PaymentOrder, events: list[OrderEvent], *, actor: 
 
 def _reserve(uow: UoW, order: PaymentOrder, *, actor: str, at: datetime) -> int:
     currency = order.amount.currency
-    available, held = available_account(order), held_account(order)
+    available, held = available_account(order, uow.vault), held_account(order, uow.vault)
     masked = order.payer.account.masked
     uow.ledger.ensure_account(code=available, currency=currency, kind="asset", allow_overdraft=False,
                               name=f"Available funds {masked} {currency}")

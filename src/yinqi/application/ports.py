@@ -54,3 +54,26 @@ class MessageCodec(Protocol):
     def read_status_report(self, data: bytes, *, source: str) -> StatusReport: ...
 
     def read_statements(self, data: bytes, *, source: str) -> StatementFile: ...
+
+
+class AccountVault(Protocol):
+    """Encryption at rest for account numbers and the documents that carry them (R19).
+
+    `field` names the column a value belongs to (`"<table>.<column>"`): a sealed value opens only
+    as that field. `blind_index` is a keyed hash of the normalised value for equality lookups; it
+    does not change when data keys rotate. Opening raises FIELD_KEY_UNKNOWN, FIELD_KEY_RETIRED or
+    FIELD_CIPHERTEXT_INVALID (tampered, or moved to another column).
+    """
+
+    @property
+    def active_key_id(self) -> str: ...
+
+    def seal(self, value: str, *, field: str) -> str: ...
+
+    def open(self, blob: str, *, field: str) -> str: ...
+
+    def seal_bytes(self, data: bytes, *, field: str) -> str: ...
+
+    def open_bytes(self, blob: str, *, field: str) -> bytes: ...
+
+    def blind_index(self, value: str) -> str: ...

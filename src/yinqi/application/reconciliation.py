@@ -170,7 +170,7 @@ def _unmatched_entries(uow: Any, account: str | None) -> list[Any]:
     entries = list(uow.statements.unmatched_entries())
     if account is None:
         return entries
-    statements = [s for s in uow.statements.list_statements(limit=10_000) if s["account"] == account]
+    statements = uow.statements.list_statements(limit=10_000, account=account)
     mine = {e.id for s in statements for e in uow.statements.entries(int(str(s["id"])))}
     return [e for e in entries if e.id in mine]
 

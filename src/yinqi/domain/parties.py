@@ -1,13 +1,24 @@
 """The parties of a payment: who pays (payer), who is paid (payee), and their bank accounts.
 
-An `AccountRef` is either an IBAN or a Chinese domestic account (number + CNAPS code); both give a
-`ledger_key`, the stable name under which the hub books that account's funds. Values here are
-already valid: they are built from identifiers that validated themselves. `masked` views exist for
-logs and low-privilege readers; encryption at rest is the storage layer's job (R19, later issue).
+An `AccountRef` is either an IBAN or a Chinese domestic account (number + CNAPS code). Its
+`ledger_account_key` is the stable, opaque name under which the hub books that account's funds:
+derived from the account's blind index (a keyed hash the caller supplies), never the number
+itself, so ledger codes, balances and exports carry no account number (R19). `normalised` (alias
+`ledger_key`, its older name) is the account's identity in clear: compare with it, never store or
+print it. Values here are already valid:
+they are built from identifiers that validated themselves. `masked` views exist for logs and
+low-privilege readers; encryption at rest is the storage layer's job.
+
+>>> ref = AccountRef(iban=Iban("DE89370400440532013000"))
+>>> ref.ledger_account_key(lambda normalised: "0123456789abcdef" * 2)
+'acct_0123456789abcdef'
+>>> ref.masked
+'DE89**************3000'
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -44,11 +55,24 @@ class AccountRef:
         return self.domestic.cnaps.value if self.domestic is not None else None
 
     @property
-    def ledger_key(self) -> str:
+    def normalised(self) -> str:
+        """One string per account, what the blind index is computed over: the compact IBAN, or
+        `CN<cnaps>-<number>` (a domestic number is unique only at its bank)."""
         if self.iban is not None:
             return self.iban.compact
         assert self.domestic is not None
         return self.domestic.ledger_key
+
+    @property
+    def ledger_key(self) -> str:
+        """The older name of `normalised` (the identity in clear); ledger codes use
+        `ledger_account_key` since R19."""
+        return self.normalised
+
+    def ledger_account_key(self, blind_index: Callable[[str], str]) -> str:
+        """`acct_<first 16 hex of the blind index>`: stable for the account, opaque without the
+        blind-index key. The chain of the ledger covers codes, so this format is fixed."""
+        return f"acct_{blind_index(self.normalised)[:16]}"
 
     @property
     def masked(self) -> str:

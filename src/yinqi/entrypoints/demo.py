@@ -19,6 +19,7 @@ from yinqi.domain.money import Money
 from yinqi.domain.orders.commands import AccountInput, CreateOrder, PayeeInput, PayerInput
 from yinqi.domain.parties import AccountRef
 from yinqi.domain.problems import DomainError
+from yinqi.entrypoints.demo_identity import ERP_TOKEN_OWNER, demo_principal
 
 COMPANY = CompanyAccount(name="Yinqi Demo Trading GmbH", currency="EUR", iban="DE89370400440532013000",
                          bic="COBADEFFXXX")
@@ -80,6 +81,8 @@ def _fund_ledger(hub: Hub) -> None:
 
 
 def _create_orders(hub: Hub) -> list[str]:
+    """The demo orders, entered as the demo operator; the approval policy decides which pass at once."""
+    operator = demo_principal(hub, ERP_TOKEN_OWNER)  # olivia, the demo maker (seeded by demo_identity)
     created = []
     execution = hub.clock.now().date()
     for serial, name, iban, country, amount, remittance in PAYEES:
@@ -92,8 +95,7 @@ def _create_orders(hub: Hub) -> list[str]:
             source="console")
         try:
             with hub.uow() as uow:
-                order_cases.create_order(uow=uow, clock=hub.clock, actor="demo-operator", command=command,
-                                         auto_approve_limit_minor=hub.settings.auto_approve_limit_minor,
+                order_cases.create_order(uow=uow, clock=hub.clock, principal=operator, command=command,
                                          auto_release=hub.settings.auto_release)
         except DomainError as exc:
             if exc.code != "DUPLICATE_SERIAL":

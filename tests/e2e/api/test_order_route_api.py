@@ -9,7 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from tests.support.auth import acting_as, principal
+from tests.support.orders import install_policy, limit_policy
+from tests.support.vault import funds_codes
 from yinqi.config import ChannelConfig, Settings
+from yinqi.domain.identity.principal import Role
 from yinqi.domain.money import Money
 from yinqi.entrypoints.api.app import create_app
 from yinqi.entrypoints.hub_app import build_app
@@ -37,16 +41,18 @@ def body(urgency: str, amount: str) -> dict[str, object]:
 
 @pytest.fixture
 def client(engine: Engine, tmp_path: Path) -> TestClient:
-    settings = Settings(home=tmp_path, auto_release=False, auto_approve_limit_minor=100_000_000, channels=CHANNELS)
+    settings = Settings(home=tmp_path, auto_release=False, channels=CHANNELS)
     app = build_app(create_app(engine=engine, settings=settings, clock=Clock()).state.hub)
+    install_policy(app.state.hub.uow, limit_policy(100_000_000), clock=Clock())
     with app.state.hub.uow() as uow:
-        available = f"funds:available:{IBAN}"
+        available = funds_codes(IBAN, app.state.hub.vault)[0]
         uow.ledger.ensure_account(code=available, currency="EUR", kind="asset", allow_overdraft=False)
         uow.ledger.ensure_account(code="equity:opening:EUR", currency="EUR", kind="equity")
         money = Money.parse("10000.00", "EUR")
         uow.ledger.post(idempotency_key="opening", postings=[(available, money), ("equity:opening:EUR", -money)],
                         memo="opening", actor="test", at=Clock().now())
         uow.commit()
+    acting_as(app, principal("maker", Role.OPERATOR))
     return TestClient(app, raise_server_exceptions=False)
 
 

@@ -14,7 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
+from tests.support.auth import TEST_ACTOR_HEADER, acting_by_header
+from tests.support.orders import checker, install_policy, limit_policy, person
+from tests.support.vault import funds_codes
 from yinqi.config import Settings
+from yinqi.domain.identity.principal import Role
 from yinqi.domain.money import Money
 from yinqi.entrypoints.api.app import create_app
 
@@ -38,22 +42,29 @@ def order_body(serial: str = "API-1", amount: str = "2500.00", **extra: Any) -> 
 
 
 def key(user: str = "maker") -> dict[str, str]:
-    return {"Idempotency-Key": f"k-{next(_keys)}", "X-Yinqi-User": user}
+    return {"Idempotency-Key": f"k-{next(_keys)}", TEST_ACTOR_HEADER: user}
+
+
+# Who acts (tests/support/auth.py): the approvers verified a TOTP code just now (fresh step-up).
+# The maker may approve in general (approver too), so approving their own order is refused by SOD.
+PEOPLE = {"maker": person("maker", Role.OPERATOR, Role.APPROVER, step_up_at=Clock().now()),
+          "checker": checker(Clock(), "checker"), "ops": checker(Clock(), "ops", Role.TREASURER)}
 
 
 @pytest.fixture
 def client(engine: Engine, tmp_path: Path) -> TestClient:
-    app = create_app(engine=engine, settings=Settings(home=tmp_path, auto_release=False,
-                                                      auto_approve_limit_minor=100_000), clock=Clock())
+    app = create_app(engine=engine, settings=Settings(home=tmp_path, auto_release=False), clock=Clock())
     hub = app.state.hub
+    install_policy(hub.uow, limit_policy(100_000), clock=Clock())  # up to 1,000.00 passes with no person
     with hub.uow() as uow:  # 10,000.00 EUR available on the payer account
-        available = f"funds:available:{IBAN}"
+        available = funds_codes(IBAN, hub.vault)[0]
         uow.ledger.ensure_account(code=available, currency="EUR", kind="asset", allow_overdraft=False)
         uow.ledger.ensure_account(code="equity:opening:EUR", currency="EUR", kind="equity")
         money = Money.parse("10000.00", "EUR")
         uow.ledger.post(idempotency_key="opening", postings=[(available, money), ("equity:opening:EUR", -money)],
                         memo="opening", actor="test", at=Clock().now())
         uow.commit()
+    acting_by_header(app, PEOPLE, default="maker")
     return TestClient(app, raise_server_exceptions=False)
 
 
@@ -74,8 +85,8 @@ def test_created_order_comes_back_with_decimal_string_amount_and_location(client
     assert response.status_code == 201
     assert response.headers["location"] == f"{URL}/{order['id']}"
     assert order["amount"] == "2500.00" and order["state"] == "PENDING_APPROVAL"
-    assert order["payee"]["account"] == {"scheme": "IBAN", "iban": "FR1420041010050500013M02606", "number": None,
-                                         "cnaps": None}
+    assert order["payee"]["account"] == {"scheme": "IBAN", "iban": None, "number": None, "cnaps": None,
+                                         "masked": "FR14*******************2606"}  # POST replies are stored masked
     assert order["end_to_end_id"].startswith("E") and order["created_by"] == "maker"
 
 
@@ -87,8 +98,8 @@ def test_a_cn_domestic_order_is_accepted(client: TestClient) -> None:
                      "country": "CN"}
     response = client.post(URL, json=body, headers=key())
     assert response.status_code == 201, response.text
-    assert response.json()["payee"]["account"] == {"scheme": "CN", "iban": None, "number": "955880001234",
-                                                   "cnaps": "102290012345"}
+    assert response.json()["payee"]["account"] == {"scheme": "CN", "iban": None, "number": None,
+                                                   "cnaps": "102290012345", "masked": "********1234"}
 
 
 @pytest.mark.parametrize("amount", [12.5, 1250, True, None])
@@ -196,7 +207,8 @@ def test_openapi_documents_the_request_body_and_examples(client: TestClient) -> 
     post = spec["paths"][URL]["post"]
     schema = post["requestBody"]["content"]["application/json"]["schema"]
     assert "amount" in schema["properties"] and schema.get("examples")
-    assert {"Idempotency-Key", "X-Yinqi-User"} <= {p["name"] for p in post["parameters"]}
+    assert "Idempotency-Key" in {p["name"] for p in post["parameters"]}
+    assert "X-Yinqi-User" not in {p["name"] for p in post["parameters"]}  # who acts comes from the token
     assert "/api/v1/payment-orders/{order_id}/approve" in spec["paths"]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from yinqi.application import orders as cases
+from tests.support.orders import make_order
 from yinqi.application.accounts import onboard_account
 from yinqi.bootstrap import build_hub
 from yinqi.config import load_settings
@@ -64,8 +64,7 @@ def create_order(home: Path, db_url: str, amount: str, urgency: str = "normal") 
         payer=PayerInput(name="Acme", account=AccountInput(iban=IBAN), currency="EUR"),
         payee=PayeeInput(name="Payee", account=AccountInput(iban="FR1420041010050500013M02606"), country="FR"))
     with hub.uow() as uow:
-        order = cases.create_order(uow=uow, clock=hub.clock, actor="maker", command=command,
-                                   auto_approve_limit_minor=10_000_000, auto_release=True)
+        order = make_order(uow, hub.clock, command, auto_limit_minor=10_000_000, auto_release=True)
     hub.engine.dispose()
     return order.id
 

@@ -9,10 +9,11 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import Engine
 
+from tests.support.orders import make_order
+from tests.support.vault import TEST_VAULT, funds_codes
 from yinqi.adapters.db.uow import SqlUnitOfWork
 from yinqi.adapters.iso20022.codec import Iso20022Codec
 from yinqi.application import execution
-from yinqi.application import orders as cases
 from yinqi.application.bank_connector import SubmissionReceipt
 from yinqi.domain.money import Money
 from yinqi.domain.orders.commands import AccountInput, CreateOrder, PayeeInput, PayerInput
@@ -21,7 +22,7 @@ from yinqi.domain.routing.channel import Channel, ChannelType
 
 KEY = b"k" * 32
 IBAN = "DE89370400440532013000"
-AVAILABLE = f"funds:available:{IBAN}"
+AVAILABLE = funds_codes(IBAN)[0]
 NOW = datetime(2030, 1, 10, 9, 0, tzinfo=UTC)
 CODEC = Iso20022Codec()
 CHANNELS = (
@@ -49,7 +50,7 @@ class RecordingConnector:
 @pytest.fixture
 def uow_factory(engine: Engine):  # type: ignore[no-untyped-def]
     def new() -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, ledger_key=KEY)
+        return SqlUnitOfWork(engine, ledger_key=KEY, vault=TEST_VAULT)
 
     with new() as u:
         u.ledger.ensure_account(code=AVAILABLE, currency="EUR", kind="asset", allow_overdraft=False)
@@ -67,8 +68,7 @@ def release(uow_factory, serial: str, amount: str, urgency: str = "normal") -> s
         urgency=urgency, payer=PayerInput(name="Acme", account=AccountInput(iban=IBAN), currency="EUR"),
         payee=PayeeInput(name="Payee", account=AccountInput(iban="FR1420041010050500013M02606"), country="FR"))
     with uow_factory() as u:
-        order = cases.create_order(uow=u, clock=Clock(), actor="maker", command=command,
-                                   auto_approve_limit_minor=10_000_000, auto_release=True)
+        order = make_order(u, Clock(), command, auto_limit_minor=10_000_000, auto_release=True)
     assert order.state is OrderState.RELEASED
     return order.id
 
@@ -129,7 +129,7 @@ def test_the_daily_limit_counts_messages_built_in_earlier_passes(uow_factory) ->
                        daily_limit_minor=15_000, cost_per_payment_minor=1), CHANNELS[1])
     first = release(uow_factory, "S-1", "100.00")
     build(uow_factory, limited)
-    second = release(uow_factory, "S-2", "100.00")
+    second = release(uow_factory, "S-2", "100.01")  # not the same amount: that would be held as a duplicate
     build(uow_factory, limited)
     assert (bank_of(uow_factory, first), bank_of(uow_factory, second)) == ("BANK-A", "BANK-B")
 

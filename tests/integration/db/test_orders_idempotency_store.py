@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
+from tests.support.vault import TEST_VAULT
 from yinqi.adapters.db.uow import SqlUnitOfWork
 from yinqi.application.idempotency import Claim, StoredResponse
 
@@ -16,7 +17,7 @@ BODY = "\u94f6\u4f01".encode() + bytes(range(256))  # not even UTF-8: bytes are 
 
 
 def claim(engine: Engine, *, fingerprint: str = "f1", now: datetime = T0, key: str = "K") -> Claim:
-    with SqlUnitOfWork(engine, ledger_key=b"k" * 32) as uow:
+    with SqlUnitOfWork(engine, ledger_key=b"k" * 32, vault=TEST_VAULT) as uow:
         result: Claim = uow.idempotency.claim(
             scope="user:a", key=key, fingerprint=fingerprint, method="POST", path="/p",
             request_body='{"a":1}', now=now, lease_until=now + timedelta(seconds=60))
@@ -25,7 +26,7 @@ def claim(engine: Engine, *, fingerprint: str = "f1", now: datetime = T0, key: s
 
 
 def complete(engine: Engine, response: StoredResponse, key: str = "K") -> None:
-    with SqlUnitOfWork(engine, ledger_key=b"k" * 32) as uow:
+    with SqlUnitOfWork(engine, ledger_key=b"k" * 32, vault=TEST_VAULT) as uow:
         uow.idempotency.complete(scope="user:a", key=key, response=response, now=T0)
         uow.commit()
 
@@ -60,7 +61,7 @@ def test_concurrent_claims_of_one_key_have_exactly_one_winner(engine: Engine) ->
 
 def test_releasing_a_claim_frees_the_key(engine: Engine) -> None:
     claim(engine)
-    with SqlUnitOfWork(engine, ledger_key=b"k" * 32) as uow:
+    with SqlUnitOfWork(engine, ledger_key=b"k" * 32, vault=TEST_VAULT) as uow:
         uow.idempotency.release(scope="user:a", key="K")
         uow.commit()
     assert claim(engine, fingerprint="f2").kind == "claimed"

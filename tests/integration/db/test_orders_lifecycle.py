@@ -8,9 +8,11 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import Engine, func, select
 
-from tests.support.orders import funded_uow_factory
+from tests.support.orders import MAKER, checker, funded_uow_factory, make_order
+from tests.support.vault import funds_codes
 from yinqi.adapters.db.tables.outbox import outbox
 from yinqi.adapters.db.uow import SqlUnitOfWork
+from yinqi.application import approvals
 from yinqi.application import orders as cases
 from yinqi.domain.orders.commands import AccountInput, CreateOrder, PayeeInput, PayerInput
 from yinqi.domain.orders.lifecycle import OrderState
@@ -20,7 +22,7 @@ from yinqi.domain.problems import DomainError
 S = OrderState
 KEY = b"k" * 32
 IBAN = "DE89370400440532013000"
-AVAILABLE, HELD, OUTGOING = f"funds:available:{IBAN}", f"funds:held:{IBAN}", "payments:outgoing:EUR"
+(AVAILABLE, HELD), OUTGOING = funds_codes(IBAN), "payments:outgoing:EUR"
 
 
 class Clock:
@@ -59,20 +61,24 @@ def _exists(u: SqlUnitOfWork, code: str) -> bool:
         return False
 
 
+CHECKER = checker(CLOCK)
+OPS = checker(CLOCK, "ops", "treasurer")
+
+
 def run(hub, case, **kw) -> PaymentOrder:  # type: ignore[no-untyped-def]
     with hub() as u:
         return case(uow=u, clock=CLOCK, **kw)  # type: ignore[no-any-return]
 
 
-def create(hub, amount: str = "100.00", serial: str = "S-1") -> PaymentOrder:  # type: ignore[no-untyped-def]
-    return run(hub, cases.create_order, actor="maker", command=command(amount, serial),
-               auto_approve_limit_minor=50_000)
+def create(hub, amount: str = "100.00", serial: str = "S-1", limit: int = 50_000) -> PaymentOrder:  # type: ignore[no-untyped-def]
+    with hub() as u:
+        return make_order(u, CLOCK, command(amount, serial), auto_limit_minor=limit)  # type: ignore[no-any-return]
 
 
 def test_the_happy_path_books_reserve_then_settlement(hub) -> None:  # type: ignore[no-untyped-def]
     order = create(hub)
     assert order.state is S.APPROVED and balances(hub) == (90_000, 10_000, 0)
-    run(hub, cases.release_order, actor="ops", order_id=order.id)
+    run(hub, cases.release_order, principal=OPS, order_id=order.id)
     run(hub, cases.mark_sent, actor="worker", order_id=order.id, message_id="MSG-1")
     run(hub, cases.apply_bank_status, actor="bank", status="ACSC", end_to_end_id=order.end_to_end_id.value)
     settled = run(hub, cases.settle_order, actor="recon", order_id=order.id)
@@ -89,7 +95,7 @@ def test_the_happy_path_books_reserve_then_settlement(hub) -> None:  # type: ign
 def test_a_large_order_is_approved_by_a_checker_then_rejected_by_the_bank(hub) -> None:  # type: ignore[no-untyped-def]
     order = create(hub, "800.00")
     assert order.state is S.PENDING_APPROVAL
-    run(hub, cases.approve_order, actor="checker", order_id=order.id, auto_release=True)
+    run(hub, approvals.approve_order, principal=CHECKER, order_id=order.id, auto_release=True)
     assert balances(hub) == (20_000, 80_000, 0)
     for _ in range(2):  # the same pain.002 twice
         rejected = run(hub, cases.apply_bank_status, actor="bank", status="RJCT", order_id=order.id, reason="AC04")
@@ -99,7 +105,7 @@ def test_a_large_order_is_approved_by_a_checker_then_rejected_by_the_bank(hub) -
 def test_approval_beyond_the_available_funds_is_refused_and_changes_nothing(hub) -> None:  # type: ignore[no-untyped-def]
     order = create(hub, "1200.00")
     with pytest.raises(DomainError) as err:
-        run(hub, cases.approve_order, actor="checker", order_id=order.id)
+        run(hub, approvals.approve_order, principal=CHECKER, order_id=order.id)
     assert err.value.code == "INSUFFICIENT_FUNDS"
     with hub() as u:
         assert u.orders.get(order.id).state is S.PENDING_APPROVAL
@@ -108,13 +114,13 @@ def test_approval_beyond_the_available_funds_is_refused_and_changes_nothing(hub)
 
 def test_cancel_releases_the_reservation(hub) -> None:  # type: ignore[no-untyped-def]
     order = create(hub)
-    run(hub, cases.cancel_order, actor="maker", order_id=order.id, reason="duplicate invoice")
+    run(hub, cases.cancel_order, principal=MAKER, order_id=order.id, reason="duplicate invoice")
     assert balances(hub) == (100_000, 0, 0)
 
 
 def test_a_return_after_settlement_makes_the_amount_available_again(hub) -> None:  # type: ignore[no-untyped-def]
     order = create(hub)
-    run(hub, cases.release_order, actor="ops", order_id=order.id)
+    run(hub, cases.release_order, principal=OPS, order_id=order.id)
     run(hub, cases.mark_sent, actor="worker", order_id=order.id, message_id="MSG-1")
     run(hub, cases.settle_order, actor="recon", order_id=order.id)
     returned = run(hub, cases.return_order, actor="recon", order_id=order.id, reason="AC01 closed account")
@@ -123,10 +129,8 @@ def test_a_return_after_settlement_makes_the_amount_available_again(hub) -> None
 
 def test_an_insufficiently_funded_auto_approval_stores_no_order(hub) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(DomainError) as err:
-        run(hub, cases.create_order, actor="maker", command=command("400.00", "BIG"),
-            auto_approve_limit_minor=10_000_000)
-        run(hub, cases.create_order, actor="maker", command=command("700.00", "BIGGER"),
-            auto_approve_limit_minor=10_000_000)
+        create(hub, "400.00", "BIG", limit=10_000_000)
+        create(hub, "700.00", "BIGGER", limit=10_000_000)
     assert err.value.code == "INSUFFICIENT_FUNDS"
     with hub() as u:
         assert u.orders.find_by_serial("ACME", "BIGGER") is None

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from tests.support.orders import install_policy, limit_policy, make_order
+from tests.support.vault import TEST_VAULT
 from yinqi.adapters.db.uow import SqlUnitOfWork
-from yinqi.application import orders as cases
 from yinqi.domain.money import Money
 from yinqi.domain.orders.checks import build_order
 from yinqi.domain.orders.commands import AccountInput, AddressInput, CreateOrder, PayeeInput, PayerInput
@@ -32,7 +33,7 @@ class Clock:
 def command(serial: str = "S-1", company: str = "ACME", amount: str = "2500.00") -> CreateOrder:
     return CreateOrder(
         company_id=company, serial=serial, amount=amount, currency="CNY",
-        requested_execution_date=date(2030, 1, 12), urgency="urgent", purpose_code="SUPP",
+        requested_execution_date=date(2030, 1, 14), urgency="urgent", purpose_code="SUPP",
         remittance_info="发票 4711",
         payer=PayerInput(name="银企科技", account=AccountInput(number="6222021234567890", cnaps="102100099996"),
                          currency="CNY"),
@@ -48,7 +49,7 @@ def new_order(order_id: str, **kw: str) -> tuple[PaymentOrder, list]:
 
 
 def uow(engine: Engine) -> SqlUnitOfWork:
-    return SqlUnitOfWork(engine, ledger_key=KEY)
+    return SqlUnitOfWork(engine, ledger_key=KEY, vault=TEST_VAULT)
 
 
 def test_an_order_reads_back_exactly_as_stored(engine: Engine) -> None:
@@ -82,12 +83,12 @@ def test_a_serial_is_unique_per_company_and_the_error_cites_the_existing_order(e
 
 def test_concurrent_creations_with_one_serial_store_one_order(engine: Engine) -> None:
     results: list[str] = []
+    install_policy(lambda: uow(engine), limit_policy(0), clock=Clock())  # only the serial races
 
     def create() -> None:
         try:
             with uow(engine) as u:
-                cases.create_order(uow=u, clock=Clock(), actor="maker", command=command(),
-                                   auto_approve_limit_minor=0)
+                make_order(u, Clock(), command(), auto_limit_minor=0)
             results.append("created")
         except DomainError as exc:
             results.append(exc.code)
@@ -147,10 +148,8 @@ def test_an_edited_event_is_reported_as_a_broken_chain(engine: Engine) -> None:
 def test_listing_filters_by_company_and_state_and_pages_newest_first(engine: Engine) -> None:
     with uow(engine) as u:
         for i in range(5):
-            cases.create_order(uow=u, clock=Clock(), actor="maker", command=command(serial=f"S-{i}"),
-                               auto_approve_limit_minor=0)
-        cases.create_order(uow=u, clock=Clock(), actor="maker", command=command(serial="X", company="OTHER"),
-                           auto_approve_limit_minor=0)
+            make_order(u, Clock(), command(serial=f"S-{i}"), auto_limit_minor=0)
+        make_order(u, Clock(), command(serial="X", company="OTHER"), auto_limit_minor=0)
     with uow(engine) as u:
         page1 = u.orders.list(company_id="ACME", limit=3)
         last = page1[-1]
@@ -163,8 +162,7 @@ def test_listing_filters_by_company_and_state_and_pages_newest_first(engine: Eng
 
 def test_money_is_stored_as_integer_minor_units(engine: Engine) -> None:
     with uow(engine) as u:
-        order = cases.create_order(uow=u, clock=Clock(), actor="maker", command=command(amount="0.01"),
-                                   auto_approve_limit_minor=0)
+        order = make_order(u, Clock(), command(amount="0.01"), auto_limit_minor=0)
     with engine.connect() as conn:
         minor = conn.execute(text("SELECT amount_minor FROM payment_orders")).scalar_one()
     assert minor == 1 and order.amount == Money(1, "CNY")

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
-from tests.support.orders import funded_uow_factory
+from tests.support.orders import checker, funded_uow_factory, make_order
+from yinqi.adapters.crypto.field_encryption import FieldKeyring
 from yinqi.adapters.db.tables.statements import reconciliation_matches
 from yinqi.adapters.iso20022.model import AccountId, Statement, StatementEntry
 from yinqi.application import orders as cases
@@ -26,7 +27,6 @@ from yinqi.entrypoints.cli.main import app
 
 KEY = b"k" * 32
 IBAN = "DE89370400440532013000"
-AVAILABLE = f"funds:available:{IBAN}"
 DAY = date(2030, 1, 10)
 
 
@@ -39,8 +39,9 @@ CLOCK = Clock()
 
 
 @pytest.fixture
-def new_uow(engine: Engine):  # type: ignore[no-untyped-def]
-    return funded_uow_factory(engine, opening="10000.00", clock=CLOCK)
+def new_uow(engine: Engine, tmp_path: Path):  # type: ignore[no-untyped-def]
+    # the CLI tests run with YINQI_HOME=tmp_path: the same field keys read what these orders wrote
+    return funded_uow_factory(engine, opening="10000.00", clock=CLOCK, vault=FieldKeyring.at_home(tmp_path))
 
 
 def sent_order(new_uow, serial: str, amount: str, remittance: str | None = None) -> PaymentOrder:  # type: ignore[no-untyped-def]
@@ -50,9 +51,8 @@ def sent_order(new_uow, serial: str, amount: str, remittance: str | None = None)
         payee=PayeeInput(name="Kalo Trading GmbH", account=AccountInput(iban="FR1420041010050500013M02606"),
                          country="FR"))
     with new_uow() as u:
-        order = cases.create_order(uow=u, clock=CLOCK, actor="maker", command=command,
-                                   auto_approve_limit_minor=10_000_000)
-        cases.release_order(uow=u, clock=CLOCK, actor="maker", order_id=order.id)
+        order = make_order(u, CLOCK, command, auto_limit_minor=10_000_000)
+        cases.release_order(uow=u, clock=CLOCK, principal=checker(CLOCK, "ops", "treasurer"), order_id=order.id)
         return cases.mark_sent(uow=u, clock=CLOCK, actor="worker", order_id=order.id, message_id=f"MSG-{serial}")
 
 

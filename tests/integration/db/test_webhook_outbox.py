@@ -10,14 +10,15 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, func, select
 
+from tests.support.orders import checker, make_order
+from tests.support.vault import TEST_VAULT
 from tests.support.webhook_receiver import WebhookReceiver
 from yinqi.adapters.db.outbox_store import SqlOutbox, backoff_seconds
 from yinqi.adapters.db.tables.orders import payment_order_events as order_events
 from yinqi.adapters.db.tables.outbox import outbox
 from yinqi.adapters.db.uow import SqlUnitOfWork
 from yinqi.adapters.webhooks import HttpWebhookSender, load_or_create_webhook_secret, resolve_endpoints
-from yinqi.application import orders as cases
-from yinqi.application import webhooks
+from yinqi.application import approvals, webhooks
 from yinqi.config import WebhookEndpoint
 from yinqi.domain.orders.commands import AccountInput, CreateOrder, PayeeInput, PayerInput
 from yinqi.domain.webhooks import decode_secret, encode_secret
@@ -48,7 +49,7 @@ def command(serial: str) -> CreateOrder:
 
 @pytest.fixture
 def uow_factory(engine: Engine):  # type: ignore[no-untyped-def]
-    return lambda: SqlUnitOfWork(engine, ledger_key=KEY)
+    return lambda: SqlUnitOfWork(engine, ledger_key=KEY, vault=TEST_VAULT)
 
 
 @pytest.fixture
@@ -63,13 +64,12 @@ def receiver() -> Iterator[WebhookReceiver]:
 def pending_order(uow_factory, clock: Clock, serial: str) -> str:  # type: ignore[no-untyped-def]
     """An order above the auto-approval limit: created, validated, pending approval (3 events)."""
     with uow_factory() as uow:
-        return cases.create_order(uow=uow, clock=clock, actor="maker", command=command(serial),
-                                  auto_approve_limit_minor=0).id
+        return make_order(uow, clock, command(serial), auto_limit_minor=0).id
 
 
 def reject(uow_factory, clock: Clock, order_id: str) -> None:  # type: ignore[no-untyped-def]
     with uow_factory() as uow:
-        cases.reject_order(uow=uow, clock=clock, actor="checker", order_id=order_id, reason="not today")
+        approvals.reject_order(uow=uow, clock=clock, principal=checker(clock), order_id=order_id, reason="not today")
 
 
 def webhook_rows(engine: Engine) -> list[dict]:
@@ -95,7 +95,7 @@ def test_a_rolled_back_use_case_leaves_no_webhook_row(engine: Engine, uow_factor
     clock = Clock()
     order_id = pending_order(uow_factory, clock, "S-1")
     with uow_factory() as uow, uow.atomic():  # defers the use case's commit; leaving without commit rolls back
-        cases.reject_order(uow=uow, clock=clock, actor="checker", order_id=order_id, reason="no")
+        approvals.reject_order(uow=uow, clock=clock, principal=checker(clock), order_id=order_id, reason="no")
     assert len(webhook_rows(engine)) == 3
     with uow_factory() as uow:
         assert uow.orders.get(order_id).state.value == "PENDING_APPROVAL"

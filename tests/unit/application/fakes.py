@@ -9,8 +9,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tests.support.vault import TEST_VAULT
+from yinqi.adapters.db.approval_store import StoredPlan, StoredPolicy
 from yinqi.application.orders import OrderRepository
 from yinqi.application.ports import Clock, Ledger
+from yinqi.domain.approval.plan import ApprovalPlan
+from yinqi.domain.approval.workflow import Approval, SodDuplicateApprover
 from yinqi.domain.ledger import AccountUnknown, AlreadyReversed, IdempotencyConflict, InsufficientFunds
 from yinqi.domain.money import Money
 from yinqi.domain.orders.events import OrderEvent, first_broken_seq
@@ -134,6 +138,12 @@ class FakeOrderRepository(OrderRepository):
     def events(self, order_id: str) -> list[OrderEvent]:
         return list(self.history[order_id])
 
+    def find_same_amount(self, *, company_id: str, currency: str, amount_minor: int, execution_from: Any,
+                         execution_to: Any, limit: int = 200) -> list[PaymentOrder]:
+        return [o for o in self.orders.values() if (o.company_id, o.amount.currency, o.amount.minor)
+                == (company_id, currency, amount_minor)
+                and execution_from <= o.requested_execution_date <= execution_to][:limit]
+
 
 @dataclass
 class FakeOutbox:
@@ -153,7 +163,69 @@ class FakeUnitOfWork:
         self.orders = FakeOrderRepository()
         self.ledger = FakeLedger()
         self.outbox = FakeOutbox()
+        self.vault = TEST_VAULT
+        self.approvals = FakeApprovalStore()
+        self.beneficiaries = FakeBeneficiaries()
+        self.audit = FakeAuditLog()
         self.commits = 0
 
     def commit(self) -> None:
         self.commits += 1
+
+
+class FakeApprovalStore:
+    """The approval store's promises: versions count up from 1, plans per order count up from 1,
+    one place per person per plan (SOD_DUPLICATE_APPROVER), everything append-only."""
+
+    def __init__(self) -> None:
+        self.policies: list[StoredPolicy] = []
+        self.plans: dict[str, list[StoredPlan]] = {}
+        self.given: dict[tuple[str, int], list[Approval]] = {}
+
+    def latest_policy(self) -> StoredPolicy | None:
+        return self.policies[-1] if self.policies else None
+
+    def policy(self, version: int) -> StoredPolicy | None:
+        return next((p for p in self.policies if p.version == version), None)
+
+    def policy_versions(self, *, limit: int = 100) -> list[StoredPolicy]:
+        return list(reversed(self.policies))[:limit]
+
+    def add_policy(self, *, document: str, sha256: str, created_by: str, created_at: datetime, note: str) -> int:
+        self.policies.append(StoredPolicy(len(self.policies) + 1, document, sha256, created_by, created_at, note))
+        return len(self.policies)
+
+    def add_plan(self, *, order_id: str, plan: ApprovalPlan, planned_at_version: int, at: datetime) -> int:
+        plans = self.plans.setdefault(order_id, [])
+        plans.append(StoredPlan(order_id, len(plans) + 1, plan, planned_at_version, at))
+        return len(plans)
+
+    def current_plan(self, order_id: str) -> StoredPlan | None:
+        return self.plans.get(order_id, [None])[-1]  # type: ignore[list-item]
+
+    def add_approval(self, *, order_id: str, plan_seq: int, approval: Approval) -> None:
+        given = self.given.setdefault((order_id, plan_seq), [])
+        if any(a.approver_id == approval.approver_id for a in given):
+            raise SodDuplicateApprover("already approved")
+        given.append(approval)
+
+    def approvals(self, order_id: str, plan_seq: int) -> list[Approval]:
+        return list(self.given.get((order_id, plan_seq), []))
+
+
+@dataclass
+class FakeAuditLog:
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def append(self, **event: Any) -> None:
+        self.events.append(event)
+
+    def actions(self) -> list[str]:
+        return [e["action"] for e in self.events]
+
+
+class FakeBeneficiaries:
+    """No beneficiary master data: no payee is held for it."""
+
+    def find_for_payee(self, company_id: str, *, name: str, account: Any) -> list[Any]:
+        return []

@@ -19,7 +19,8 @@ def order(serial: str, amount: str, *, payee_account: AccountInput, currency: st
         AccountInput(number="6222020200112233445", cnaps="102100099996")
     cmd = CreateOrder(company_id="C1", serial=serial,
                       payer=PayerInput(name="Payer GmbH", account=payer_account, currency=currency),
-                      payee=PayeeInput(name="Payee Ltd 收款人", account=payee_account, country="FR",
+                      payee=PayeeInput(name="Payee Ltd 收款人", account=payee_account,
+                                       country="FR" if currency == "EUR" else "CN",
                                        address=AddressInput(street="Rue de la Paix", town="Paris")),
                       amount=amount, currency=currency, requested_execution_date=date(2026, 3, 2),
                       remittance_info="Invoice 42")

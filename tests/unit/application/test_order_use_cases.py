@@ -8,7 +8,12 @@ from datetime import date
 import pytest
 from fakes import FakeClock, FakeUnitOfWork
 
+from tests.support.orders import MAKER, checker, limit_policy, person
+from tests.support.vault import funds_codes
+from yinqi.application import approvals
 from yinqi.application import orders as cases
+from yinqi.application.approval_policy import put_policy
+from yinqi.domain.identity.principal import Role
 from yinqi.domain.money import Money
 from yinqi.domain.orders.commands import AccountInput, CreateOrder, PayeeInput, PayerInput
 from yinqi.domain.orders.lifecycle import OrderState
@@ -17,8 +22,7 @@ from yinqi.domain.problems import DomainError
 
 S = OrderState
 PAYER_IBAN = "DE89370400440532013000"
-AVAILABLE = f"funds:available:{PAYER_IBAN}"
-HELD = f"funds:held:{PAYER_IBAN}"
+AVAILABLE, HELD = funds_codes(PAYER_IBAN)
 LIMIT = 100_000  # 1,000.00
 
 
@@ -30,9 +34,15 @@ def command(amount: str = "2500.00", serial: str = "S-1") -> CreateOrder:
         payee=PayeeInput(name="Payee", account=AccountInput(iban="FR1420041010050500013M02606"), country="FR"))
 
 
+def with_policy(u: FakeUnitOfWork) -> FakeUnitOfWork:
+    put_policy(uow=u, clock=FakeClock(), principal=person("admin", Role.ADMIN), document=limit_policy(LIMIT))
+    u.commits = 0  # count the use cases' commits only
+    return u
+
+
 @pytest.fixture
 def uow() -> FakeUnitOfWork:
-    u = FakeUnitOfWork()
+    u = with_policy(FakeUnitOfWork())
     u.ledger.fund(AVAILABLE, Money.parse("10000.00", "EUR"))
     return u
 
@@ -44,8 +54,8 @@ def clock() -> FakeClock:
 
 def create(uow: FakeUnitOfWork, clock: FakeClock, amount: str = "2500.00", *, serial: str = "S-1",
            auto_release: bool = False) -> PaymentOrder:
-    return cases.create_order(uow=uow, clock=clock, actor="maker", command=command(amount, serial),
-                              auto_approve_limit_minor=LIMIT, auto_release=auto_release)
+    return cases.create_order(uow=uow, clock=clock, principal=MAKER, command=command(amount, serial),
+                              auto_release=auto_release)
 
 
 def approved(uow: FakeUnitOfWork, clock: FakeClock) -> PaymentOrder:
@@ -89,7 +99,7 @@ def test_auto_release_sends_an_auto_approved_order_to_the_outbox(uow, clock) -> 
 
 
 def test_auto_approval_without_funds_fails_and_stores_nothing(clock) -> None:
-    empty = FakeUnitOfWork()
+    empty = with_policy(FakeUnitOfWork())
     with pytest.raises(DomainError) as err:
         create(empty, clock, "500.00")
     assert err.value.code == "INSUFFICIENT_FUNDS"
@@ -107,7 +117,7 @@ def test_a_reused_serial_is_refused_citing_the_existing_order(uow, clock) -> Non
 def test_invalid_input_raises_validation_failed_with_every_problem(uow, clock) -> None:
     bad = replace(command(), amount="-1", serial="")
     with pytest.raises(DomainError) as err:
-        cases.create_order(uow=uow, clock=clock, actor="m", command=bad, auto_approve_limit_minor=LIMIT)
+        cases.create_order(uow=uow, clock=clock, principal=MAKER, command=bad)
     assert err.value.code == "VALIDATION_FAILED"
     assert {p.where for p in err.value.problems} == {"amount", "serial"}
 
@@ -123,14 +133,14 @@ def test_execution_date_in_the_past_is_judged_by_the_clock_passed_in(uow) -> Non
 def test_cannot_approve_own_payment_order(uow, clock) -> None:
     order = create(uow, clock)
     with pytest.raises(DomainError) as err:
-        cases.approve_order(uow=uow, clock=clock, actor="maker", order_id=order.id)
+        approvals.approve_order(uow=uow, clock=clock, principal=checker(clock, "maker"), order_id=order.id)
     assert err.value.code == "SOD_SELF_APPROVAL"
     assert uow.orders.get(order.id).state is S.PENDING_APPROVAL
 
 
 def test_approval_by_another_user_reserves_the_funds(uow, clock) -> None:
     order = create(uow, clock)
-    done = cases.approve_order(uow=uow, clock=clock, actor="checker", order_id=order.id)
+    done = approvals.approve_order(uow=uow, clock=clock, principal=checker(clock), order_id=order.id)
     assert done.state is S.APPROVED and balance(uow, HELD) == 250_000
     assert uow.orders.events(order.id)[-1].actor == "checker"
 
@@ -138,39 +148,41 @@ def test_approval_by_another_user_reserves_the_funds(uow, clock) -> None:
 def test_approval_without_funds_leaves_the_order_pending(uow, clock) -> None:
     order = create(uow, clock, "20000.00")
     with pytest.raises(DomainError) as err:
-        cases.approve_order(uow=uow, clock=clock, actor="checker", order_id=order.id)
+        approvals.approve_order(uow=uow, clock=clock, principal=checker(clock), order_id=order.id)
     assert err.value.code == "INSUFFICIENT_FUNDS"
     assert uow.orders.get(order.id).state is S.PENDING_APPROVAL
 
 
 def test_approver_can_reject_a_pending_order_but_not_an_approved_one(uow, clock) -> None:
     pending = create(uow, clock)
-    rejected = cases.reject_order(uow=uow, clock=clock, actor="checker", order_id=pending.id, reason="no")
+    rejected = approvals.reject_order(uow=uow, clock=clock, principal=checker(clock), order_id=pending.id, reason="no")
     assert rejected.state is S.REJECTED
     auto = create(uow, clock, "10.00", serial="S-2")
     with pytest.raises(DomainError) as err:
-        cases.reject_order(uow=uow, clock=clock, actor="checker", order_id=auto.id, reason="no")
+        approvals.reject_order(uow=uow, clock=clock, principal=checker(clock), order_id=auto.id, reason="no")
     assert err.value.code == "ORDER_ILLEGAL_TRANSITION"
 
 
 def test_reject_needs_a_reason(uow, clock) -> None:
     pending = create(uow, clock)
     with pytest.raises(DomainError) as err:
-        cases.reject_order(uow=uow, clock=clock, actor="checker", order_id=pending.id, reason=" ")
+        approvals.reject_order(uow=uow, clock=clock, principal=checker(clock), order_id=pending.id, reason=" ")
     assert err.value.code == "VALIDATION_FAILED" and err.value.where == "reason"
 
 
 # --- release, send, bank status -----------------------------------------------------------------
 def released(uow: FakeUnitOfWork, clock: FakeClock) -> PaymentOrder:
     order = approved(uow, clock)
-    return cases.release_order(uow=uow, clock=clock, actor="ops", order_id=order.id)
+    return cases.release_order(uow=uow, clock=clock, principal=checker(clock, "ops", Role.TREASURER),
+                               order_id=order.id)
 
 
 def test_release_queues_exactly_one_outbox_row_and_cannot_repeat(uow, clock) -> None:
     order = released(uow, clock)
     assert order.state is S.RELEASED and len(bank_rows(uow)) == 1
     with pytest.raises(DomainError) as err:
-        cases.release_order(uow=uow, clock=clock, actor="ops", order_id=order.id)
+        cases.release_order(uow=uow, clock=clock, principal=checker(clock, "ops", Role.TREASURER),
+                               order_id=order.id)
     assert err.value.code == "ORDER_ILLEGAL_TRANSITION" and len(bank_rows(uow)) == 1
 
 
@@ -248,14 +260,14 @@ def test_settling_an_unsent_order_is_refused(uow, clock) -> None:
 
 def test_cancel_before_release_gives_the_reserved_funds_back(uow, clock) -> None:
     order = approved(uow, clock)
-    cancelled = cases.cancel_order(uow=uow, clock=clock, actor="maker", order_id=order.id, reason="dup")
+    cancelled = cases.cancel_order(uow=uow, clock=clock, principal=MAKER, order_id=order.id, reason="dup")
     assert cancelled.state is S.CANCELLED and balance(uow, AVAILABLE) == 1_000_000
 
 
 def test_cancel_after_release_is_refused(uow, clock) -> None:
     order = released(uow, clock)
     with pytest.raises(DomainError) as err:
-        cases.cancel_order(uow=uow, clock=clock, actor="maker", order_id=order.id, reason="late")
+        cases.cancel_order(uow=uow, clock=clock, principal=MAKER, order_id=order.id, reason="late")
     assert err.value.code == "ORDER_ILLEGAL_TRANSITION"
     assert err.value.details == {"from": "RELEASED", "to": "CANCELLED"}
 

@@ -8,8 +8,11 @@ from datetime import date
 import pytest
 from fakes import FakeClock, FakeUnitOfWork
 
+from tests.support.orders import MAKER, POLICY_ADMIN, checker, limit_policy
+from tests.support.vault import funds_codes
+from yinqi.application import approvals, webhooks
 from yinqi.application import orders as cases
-from yinqi.application import webhooks
+from yinqi.application.approval_policy import put_policy
 from yinqi.domain.money import Money
 from yinqi.domain.orders.commands import AccountInput, CreateOrder, PayeeInput, PayerInput
 from yinqi.domain.problems import DomainError
@@ -27,7 +30,8 @@ def command(amount: str, serial: str = "S-1") -> CreateOrder:
 @pytest.fixture
 def uow() -> FakeUnitOfWork:
     u = FakeUnitOfWork()
-    u.ledger.fund(f"funds:available:{IBAN}", Money.parse("10000.00", "EUR"))
+    put_policy(uow=u, clock=FakeClock(), principal=POLICY_ADMIN, document=limit_policy(100_000))
+    u.ledger.fund(funds_codes(IBAN)[0], Money.parse("10000.00", "EUR"))
     return u
 
 
@@ -37,8 +41,8 @@ def hooks(uow: FakeUnitOfWork) -> list[dict]:
 
 def test_each_transition_of_an_order_queues_exactly_one_webhook_row(uow: FakeUnitOfWork) -> None:
     clock = FakeClock()
-    order = cases.create_order(uow=uow, clock=clock, actor="maker", command=command("500.00"),
-                               auto_approve_limit_minor=100_000, auto_release=True)
+    order = cases.create_order(uow=uow, clock=clock, principal=MAKER, command=command("500.00"),
+                               auto_release=True)
     cases.apply_bank_status(uow=uow, clock=clock, actor="bank", order_id=order.id, status="RJCT", reason="AC04")
     events = uow.orders.events(order.id)
     rows = hooks(uow)
@@ -52,8 +56,8 @@ def test_each_transition_of_an_order_queues_exactly_one_webhook_row(uow: FakeUni
 
 def test_the_payload_carries_the_order_the_move_and_the_bank_status(uow: FakeUnitOfWork) -> None:
     clock = FakeClock()
-    order = cases.create_order(uow=uow, clock=clock, actor="maker", command=command("500.00"),
-                               auto_approve_limit_minor=100_000, auto_release=True)
+    order = cases.create_order(uow=uow, clock=clock, principal=MAKER, command=command("500.00"),
+                               auto_release=True)
     cases.apply_bank_status(uow=uow, clock=clock, actor="bank", order_id=order.id, status="RJCT", reason="AC04")
     first, *_, sent, rejected = [r["payload"] for r in hooks(uow)]
     assert first == {"type": "payment_order.draft", "order_id": order.id, "seq": 1, "serial": "S-1",
@@ -66,18 +70,16 @@ def test_the_payload_carries_the_order_the_move_and_the_bank_status(uow: FakeUni
 
 def test_a_refused_use_case_queues_no_webhook(uow: FakeUnitOfWork) -> None:
     clock = FakeClock()
-    order = cases.create_order(uow=uow, clock=clock, actor="maker", command=command("2500.00"),
-                               auto_approve_limit_minor=100_000)
+    order = cases.create_order(uow=uow, clock=clock, principal=MAKER, command=command("2500.00"))
     before = len(hooks(uow))
     with pytest.raises(DomainError) as err:
-        cases.approve_order(uow=uow, clock=clock, actor="maker", order_id=order.id)
+        approvals.approve_order(uow=uow, clock=clock, principal=checker(clock, "maker"), order_id=order.id)
     assert err.value.code == "SOD_SELF_APPROVAL" and len(hooks(uow)) == before == 3
 
 
 def test_the_webhook_id_and_body_are_the_same_on_every_attempt(uow: FakeUnitOfWork) -> None:
     clock = FakeClock()
-    order = cases.create_order(uow=uow, clock=clock, actor="maker", command=command("2500.00"),
-                               auto_approve_limit_minor=100_000)
+    order = cases.create_order(uow=uow, clock=clock, principal=MAKER, command=command("2500.00"))
     payload = hooks(uow)[-1]["payload"]
     again = json.loads(json.dumps(payload))  # as read back from the outbox
     assert webhooks.webhook_id(payload) == webhooks.webhook_id(again) == f"msg_{order.id}_3"

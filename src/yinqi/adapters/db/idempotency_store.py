@@ -5,17 +5,28 @@ concurrent claims exactly one inserts; the other gets an IntegrityError (Postgre
 first transaction, then reports the conflict; SQLite serialises writers with BEGIN IMMEDIATE),
 rolls back to the savepoint and reads the winner's row. An expired in-progress lease is taken
 over with a conditional UPDATE, so only one taker wins that race too.
+
+Request and response bodies carry account numbers, so both are sealed by the vault (R19): the
+fingerprint (a hash) is what claims compare, the sealed bodies are only opened to replay a
+response or to name the field a reused key changed. Rows older than revision 0007 hold clear
+bodies and are read as they are.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from yinqi.adapters.crypto.field_encryption import BLOB_VERSION
 from yinqi.adapters.db.tables.idempotency import idempotency_keys as t
 from yinqi.application.idempotency import Claim, StoredResponse
+from yinqi.application.ports import AccountVault
+
+REQUEST = "idempotency_keys.request_body"
+RESPONSE = "idempotency_keys.response_body_enc"
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -26,8 +37,9 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 class SqlIdempotencyStore:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, vault: AccountVault) -> None:
         self._conn = conn
+        self._vault = vault
 
     def claim(self, *, scope: str, key: str, fingerprint: str, method: str, path: str,
               request_body: str, now: datetime, lease_until: datetime) -> Claim:
@@ -35,7 +47,8 @@ class SqlIdempotencyStore:
             with self._conn.begin_nested():
                 self._conn.execute(insert(t).values(
                     scope=scope, key=key, fingerprint=fingerprint, method=method, path=path,
-                    request_body=request_body, state="in_progress", locked_until=lease_until,
+                    request_body=self._vault.seal(request_body, field=REQUEST), state="in_progress",
+                    locked_until=lease_until,
                     created_at=now))
             return Claim("claimed")
         except IntegrityError:
@@ -45,16 +58,24 @@ class SqlIdempotencyStore:
     def _existing(self, *, scope: str, key: str, fingerprint: str, now: datetime,
                   lease_until: datetime) -> Claim:
         row = self._conn.execute(select(t).where(t.c.scope == scope, t.c.key == key)).mappings().one()
-        stored = {"stored_method": row["method"], "stored_path": row["path"], "stored_body": row["request_body"]}
         if row["fingerprint"] != fingerprint:
-            return Claim("mismatch", **stored)
+            return Claim("mismatch", **self._stored(row, with_body=True))
+        stored = self._stored(row, with_body=False)
         if row["state"] == "completed":
-            response = StoredResponse(row["response_status"], bytes(row["response_body"]), row["resource_id"])
-            return Claim("completed", response, **stored)
+            sealed = row["response_body_enc"]
+            body = self._vault.open_bytes(sealed, field=RESPONSE) if sealed else bytes(row["response_body"])
+            return Claim("completed", StoredResponse(row["response_status"], body, row["resource_id"]), **stored)
         expired = (_aware(row["locked_until"]) or now) <= now
         if expired and self._take_over(scope=scope, key=key, seen=row["locked_until"], lease_until=lease_until):
             return Claim("claimed", **stored)
         return Claim("in_progress", **stored)
+
+    def _stored(self, row: Any, *, with_body: bool) -> dict[str, Any]:
+        """What the claim tells the caller; the first request's body is opened only when needed."""
+        body = row["request_body"] if with_body else ""
+        if body.startswith(f"{BLOB_VERSION}:"):  # pre-0007 rows hold canonical JSON, never this prefix
+            body = self._vault.open(body, field=REQUEST)
+        return {"stored_method": row["method"], "stored_path": row["path"], "stored_body": body}
 
     def _take_over(self, *, scope: str, key: str, seen: datetime | None, lease_until: datetime) -> bool:
         result = self._conn.execute(update(t).where(
@@ -65,7 +86,8 @@ class SqlIdempotencyStore:
     def complete(self, *, scope: str, key: str, response: StoredResponse, now: datetime) -> None:
         result = self._conn.execute(update(t).where(
             t.c.scope == scope, t.c.key == key, t.c.state == "in_progress",
-        ).values(state="completed", response_status=response.status, response_body=response.body,
+        ).values(state="completed", response_status=response.status,
+                 response_body_enc=self._vault.seal_bytes(response.body, field=RESPONSE),
                  resource_id=response.resource_id, completed_at=now, locked_until=None))
         assert result.rowcount == 1, f"idempotency key {scope}/{key} was not in progress"
 

@@ -6,7 +6,9 @@ Guarantees, each checked here and again by the schema:
 - an order changes only through `save` with the version it was read at (optimistic lock, plus
   SELECT ... FOR UPDATE on PostgreSQL when the use case asks for it);
 - events are only appended, each linking to the stored chain head; the database refuses UPDATE
-  and DELETE on them, and `events()` re-verifies the chain on every read.
+  and DELETE on them, and `events()` re-verifies the chain on every read;
+- account numbers are never written in clear (R19): each is sealed by the vault for its column,
+  with a blind index for lookups (`find_by_account`) and a masked copy for display.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from yinqi.adapters.db.tables.orders import payment_order_events as ev
 from yinqi.adapters.db.tables.orders import payment_orders as po
+from yinqi.application.ports import AccountVault
 from yinqi.domain.identifiers import Bic, CnapsCode, CnDomesticAccount, CountryCode, EndToEndId, Iban, OrderSerial
 from yinqi.domain.money import Money
 from yinqi.domain.orders.events import OrderEvent, first_broken_seq
@@ -52,8 +55,9 @@ def _canonical(data: dict[str, Any]) -> str:
 
 
 class SqlOrderRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, vault: AccountVault) -> None:
         self._conn = conn
+        self._vault = vault
 
     # --- reads ------------------------------------------------------------------------------
     def get(self, order_id: str, *, for_update: bool = False) -> PaymentOrder:
@@ -70,12 +74,34 @@ class SqlOrderRepository:
     def find_by_end_to_end_id(self, end_to_end_id: str, *, for_update: bool = False) -> PaymentOrder | None:
         return self._one(po.c.end_to_end_id == end_to_end_id, for_update=for_update)
 
+    def find_by_account(self, account: AccountRef, *, side: str = "payee", company_id: str | None = None,
+                        limit: int = 200) -> builtins.list[PaymentOrder]:
+        """Orders paying to (`side="payee"`) or from (`"payer"`) `account`, newest first, found by
+        its blind index: the number itself is never compared in SQL, it is not stored in clear."""
+        assert side in ("payee", "payer") and 1 <= limit <= 10_000
+        column = po.c.payee_account_bidx if side == "payee" else po.c.payer_account_bidx
+        query = (select(po).where(column == self._vault.blind_index(account.normalised))
+                 .order_by(po.c.created_at.desc(), po.c.id.desc()).limit(limit))
+        if company_id:
+            query = query.where(po.c.company_id == company_id)
+        return [_order_from_row(row, self._vault) for row in self._conn.execute(query)]
+
+    def find_same_amount(self, *, company_id: str, currency: str, amount_minor: int, execution_from: Any,
+                         execution_to: Any, limit: int = 200) -> builtins.list[PaymentOrder]:
+        """The company's orders of this amount and currency with an execution date in the closed
+        range (index ix_payment_orders_duplicate_lookup); the caller compares payee accounts."""
+        query = select(po).where(po.c.company_id == company_id, po.c.currency == currency,
+                                 po.c.amount_minor == amount_minor,
+                                 po.c.requested_execution_date.between(execution_from, execution_to)
+                                 ).order_by(po.c.created_at, po.c.id).limit(limit)
+        return [_order_from_row(row, self._vault) for row in self._conn.execute(query)]
+
     def _one(self, condition: Any, *, for_update: bool = False) -> PaymentOrder | None:
         query = select(po).where(condition)
         if for_update and self._conn.dialect.name == "postgresql":
             query = query.with_for_update()
         row = self._conn.execute(query).first()
-        return None if row is None else _order_from_row(row)
+        return None if row is None else _order_from_row(row, self._vault)
 
     def list(self, *, company_id: str | None = None, state: str | None = None, limit: int = 50,
              after: tuple[datetime, str] | None = None) -> builtins.list[PaymentOrder]:
@@ -89,7 +115,7 @@ class SqlOrderRepository:
         if after is not None:
             at, last_id = after
             query = query.where(or_(po.c.created_at < at, and_(po.c.created_at == at, po.c.id < last_id)))
-        return [_order_from_row(row) for row in self._conn.execute(query)]
+        return [_order_from_row(row, self._vault) for row in self._conn.execute(query)]
 
     def count(self, *, company_id: str | None = None) -> int:
         query = select(func.count()).select_from(po)
@@ -115,7 +141,7 @@ class SqlOrderRepository:
         """
         try:
             with self._conn.begin_nested():
-                self._conn.execute(insert(po).values(**_order_values(order)))
+                self._conn.execute(insert(po).values(**_order_values(order, self._vault)))
         except IntegrityError:
             raise self._duplicate(order) from None
         self._append(order, events, head=None)
@@ -136,7 +162,7 @@ class SqlOrderRepository:
             return
         head = self._conn.execute(select(po.c.event_hash).where(
             po.c.id == order.id, po.c.version == expected_version)).scalar()
-        values = {k: v for k, v in _order_values(order).items() if k not in _IMMUTABLE}
+        values = {k: v for k, v in _order_values(order, self._vault).items() if k not in _IMMUTABLE}
         result = self._conn.execute(update(po).where(po.c.id == order.id, po.c.version == expected_version)
                                     .values(**values))
         if result.rowcount != 1:
@@ -154,19 +180,21 @@ class SqlOrderRepository:
 _IMMUTABLE = frozenset({"id", "company_id", "serial", "created_at", "created_by", "end_to_end_id"})
 
 
-def _account_values(prefix: str, account: AccountRef) -> dict[str, Any]:
-    return {f"{prefix}_account_scheme": account.scheme, f"{prefix}_account_number": account.number,
-            f"{prefix}_bank_code": account.bank_code}
+def _account_values(prefix: str, account: AccountRef, vault: AccountVault) -> dict[str, Any]:
+    return {f"{prefix}_account_scheme": account.scheme, f"{prefix}_bank_code": account.bank_code,
+            f"{prefix}_account_enc": vault.seal(account.number, field=f"payment_orders.{prefix}_account_enc"),
+            f"{prefix}_account_bidx": vault.blind_index(account.normalised),
+            f"{prefix}_account_masked": account.masked}
 
 
-def _order_values(o: PaymentOrder) -> dict[str, Any]:
+def _order_values(o: PaymentOrder, vault: AccountVault) -> dict[str, Any]:
     address = o.payee.address
     return {
         "id": o.id, "company_id": o.company_id, "serial": o.serial.value, "state": o.state.value,
         "version": o.version, "event_hash": o.event_hash,
-        "payer_name": o.payer.name, **_account_values("payer", o.payer.account),
+        "payer_name": o.payer.name, **_account_values("payer", o.payer.account, vault),
         "payer_bic": o.payer.bic.value if o.payer.bic else None, "payer_currency": o.payer.currency,
-        "payee_name": o.payee.name, **_account_values("payee", o.payee.account),
+        "payee_name": o.payee.name, **_account_values("payee", o.payee.account, vault),
         "payee_bic": o.payee.bic.value if o.payee.bic else None, "payee_country": o.payee.country.value,
         "payee_address": _canonical({k: getattr(address, k) for k in _ADDRESS_PARTS}) if address else None,
         "amount_minor": o.amount.minor, "currency": o.amount.currency,
@@ -182,21 +210,23 @@ def _order_values(o: PaymentOrder) -> dict[str, Any]:
 _ADDRESS_PARTS = ("street", "building_number", "postcode", "town")
 
 
-def _account_from(row: Any, prefix: str) -> AccountRef:
-    number = row[f"{prefix}_account_number"]
+def _account_from(row: Any, prefix: str, vault: AccountVault) -> AccountRef:
+    sealed = row[f"{prefix}_account_enc"]  # None only on rows older than revision 0007
+    number = vault.open(sealed, field=f"payment_orders.{prefix}_account_enc") if sealed else row[
+        f"{prefix}_account_number"]
     if row[f"{prefix}_account_scheme"] == "IBAN":
         return AccountRef(iban=Iban(number))
     return AccountRef(domestic=CnDomesticAccount(number, CnapsCode(row[f"{prefix}_bank_code"])))
 
 
-def _order_from_row(row: Row[Any]) -> PaymentOrder:
+def _order_from_row(row: Row[Any], vault: AccountVault) -> PaymentOrder:
     r = row._mapping
     address = json.loads(r["payee_address"]) if r["payee_address"] else None
     return PaymentOrder(
         id=r["id"], company_id=r["company_id"], serial=OrderSerial(r["serial"]),
-        payer=Payer(name=r["payer_name"], account=_account_from(r, "payer"), currency=r["payer_currency"],
+        payer=Payer(name=r["payer_name"], account=_account_from(r, "payer", vault), currency=r["payer_currency"],
                     bic=Bic(r["payer_bic"]) if r["payer_bic"] else None),
-        payee=Payee(name=r["payee_name"], account=_account_from(r, "payee"),
+        payee=Payee(name=r["payee_name"], account=_account_from(r, "payee", vault),
                     country=CountryCode(r["payee_country"]),
                     bic=Bic(r["payee_bic"]) if r["payee_bic"] else None,
                     address=Address(**address) if address else None),

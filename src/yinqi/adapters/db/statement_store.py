@@ -1,4 +1,9 @@
-"""Store imported statements idempotently and record which entry settled which order."""
+"""Store imported statements idempotently and record which entry settled which order.
+
+The statement's account is stored as its blind index (dedupe and lookups compare that), sealed by
+the vault, and masked (R19): `statement()` and `list_statements()` give `account` masked, for
+display, and `account_number` opened, for the code that needs the number itself.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,14 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, insert, select
 
+from yinqi.adapters.crypto.field_encryption import mask
 from yinqi.adapters.db.tables.statements import (
     bank_statement_entries,
     bank_statements,
     reconciliation_matches,
 )
 from yinqi.adapters.iso20022.model import Statement, StatementEntry
+from yinqi.application.ports import AccountVault
 from yinqi.domain.currency import Currency, UnknownCurrency
 
 
@@ -56,14 +63,19 @@ def exact_minor(amount: Decimal, currency: str) -> int | None:
     return int(scaled) if scaled == scaled.to_integral_value() else None
 
 
+ACCOUNT = "bank_statements.account_enc"
+
+
 class SqlStatementStore:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, vault: AccountVault) -> None:
         self._conn = conn
+        self._vault = vault
 
     def import_statement(self, statement: Statement, *, fmt: str, source_sha256: str,
                          at: datetime) -> ImportResult:
         """Store one statement version and the entries not seen before on this account."""
-        account = account_key(statement)
+        number = account_key(statement)
+        account = self._vault.blind_index(number)
         existing = self._conn.execute(select(bank_statements.c.id).where(
             bank_statements.c.account == account, bank_statements.c.statement_id == statement.id,
             bank_statements.c.source_sha256 == source_sha256)).scalar()
@@ -79,7 +91,8 @@ class SqlStatementStore:
         if not fresh and latest is not None and latest[1] == closing_text:
             return ImportResult(latest[0], True, (), len(keys))  # a re-sent copy that says nothing new
         pk = self._conn.execute(insert(bank_statements).values(
-            account=account, statement_id=statement.id, format=fmt,
+            account=account, account_enc=self._vault.seal(number, field=ACCOUNT), account_masked=mask(number),
+            statement_id=statement.id, format=fmt,
             currency=statement.account.currency or (closing.currency if closing else None),
             opening_amount=_text(statement.opening_balance.amount) if statement.opening_balance else None,
             closing_amount=closing_text, closing_date=closing.date if closing else None,
@@ -141,7 +154,7 @@ class SqlStatementStore:
 
     def statement(self, statement_pk: int) -> dict[str, object] | None:
         row = self._conn.execute(select(bank_statements).where(bank_statements.c.id == statement_pk)).mappings().first()
-        return dict(row) if row else None
+        return self._statement_dict(row) if row else None
 
     def entries_with_matches(self, statement_pk: int) -> list[dict[str, object]]:
         """The statement's entries as stored, each with the order it settled (if any)."""
@@ -152,10 +165,20 @@ class SqlStatementStore:
             .where(e.c.statement_pk == statement_pk).order_by(e.c.line_no)).mappings()
         return [{**dict(r), "end_to_end_ids": json.loads(r["end_to_end_ids"])} for r in rows]
 
-    def list_statements(self, *, limit: int = 100) -> list[dict[str, object]]:
-        rows = self._conn.execute(select(bank_statements).order_by(bank_statements.c.id.desc())
-                                  .limit(limit)).mappings()
-        return [dict(r) for r in rows]
+    def list_statements(self, *, limit: int = 100, account: str | None = None) -> list[dict[str, object]]:
+        """Newest first; `account` (a number) narrows to that account's statements by blind index."""
+        query = select(bank_statements).order_by(bank_statements.c.id.desc()).limit(limit)
+        if account is not None:
+            query = query.where(bank_statements.c.account.in_([self._vault.blind_index(account), account]))
+        return [self._statement_dict(r) for r in self._conn.execute(query).mappings()]
+
+    def _statement_dict(self, row: object) -> dict[str, object]:
+        s: dict[str, object] = dict(row)  # type: ignore[call-overload]
+        sealed = s.pop("account_enc")
+        number = self._vault.open(str(sealed), field=ACCOUNT) if sealed else str(s["account"])  # pre-0007: clear
+        s["account"] = s.pop("account_masked") or mask(number)
+        s["account_number"] = number
+        return s
 
 
 def _text(amount: Decimal) -> str:

@@ -12,16 +12,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from yinqi.application.ports import AccountVault
+
 
 class SqlUnitOfWork:
-    def __init__(self, engine: Engine, *, ledger_key: bytes) -> None:
+    def __init__(self, engine: Engine, *, ledger_key: bytes, vault: AccountVault | None = None,
+                 home: Path | None = None) -> None:
+        """`vault` seals account numbers at rest (R19); `Hub.uow()` always passes the real keyring.
+        Without one, every store that holds account numbers refuses to work (fails closed).
+        `home` is YINQI_HOME for key files loaded on first use (TOTP secrets); None: $YINQI_HOME."""
         self._engine = engine
+        self._home = home
         self._ledger_key = ledger_key
+        self._vault = vault
         self._conn: Connection | None = None
         self._stores: dict[str, Any] = {}
         self._atomic_depth = 0
@@ -74,6 +83,12 @@ class SqlUnitOfWork:
     def dialect(self) -> str:
         return self._engine.dialect.name
 
+    @property
+    def vault(self) -> AccountVault:
+        if self._vault is None:
+            raise RuntimeError("this unit of work has no account vault: build it with Hub.uow() (or vault=)")
+        return self._vault
+
     # --- stores, created on first use and bound to this transaction ------------------------
     def _store(self, name: str, factory: Any) -> Any:
         if name not in self._stores:
@@ -90,7 +105,7 @@ class SqlUnitOfWork:
     def orders(self) -> Any:
         from yinqi.adapters.db.order_repository import SqlOrderRepository
 
-        return self._store("orders", lambda: SqlOrderRepository(self.conn))
+        return self._store("orders", lambda: SqlOrderRepository(self.conn, self.vault))
 
     @property
     def outbox(self) -> Any:
@@ -102,16 +117,56 @@ class SqlUnitOfWork:
     def idempotency(self) -> Any:
         from yinqi.adapters.db.idempotency_store import SqlIdempotencyStore
 
-        return self._store("idempotency", lambda: SqlIdempotencyStore(self.conn))
+        return self._store("idempotency", lambda: SqlIdempotencyStore(self.conn, self.vault))
 
     @property
     def bank_messages(self) -> Any:
         from yinqi.adapters.db.bank_message_store import SqlBankMessageStore
 
-        return self._store("bank_messages", lambda: SqlBankMessageStore(self.conn))
+        return self._store("bank_messages", lambda: SqlBankMessageStore(self.conn, self.vault))
 
     @property
     def statements(self) -> Any:
         from yinqi.adapters.db.statement_store import SqlStatementStore
 
-        return self._store("statements", lambda: SqlStatementStore(self.conn))
+        return self._store("statements", lambda: SqlStatementStore(self.conn, self.vault))
+
+    @property
+    def audit(self) -> Any:
+        import hashlib
+        import hmac
+
+        from yinqi.adapters.db.audit_store import SqlAuditStore
+
+        key = hmac.new(self._ledger_key, b"yinqi-audit-chain-v1", hashlib.sha256).digest()
+        return self._store("audit", lambda: SqlAuditStore(self.conn, hash_key=key))
+
+    @property
+    def identity(self) -> Any:
+        from yinqi.adapters.db.identity_store import SqlIdentityStore
+
+        return self._store("identity", lambda: SqlIdentityStore(self.conn, home=self._home))
+
+    @property
+    def beneficiaries(self) -> Any:
+        from yinqi.adapters.db.beneficiary_store import SqlBeneficiaryStore
+
+        return self._store("beneficiaries", lambda: SqlBeneficiaryStore(self.conn))
+
+    @property
+    def approvals(self) -> Any:
+        from yinqi.adapters.db.approval_store import SqlApprovalStore
+
+        return self._store("approvals", lambda: SqlApprovalStore(self.conn))
+
+    @property
+    def imports(self) -> Any:
+        from yinqi.adapters.db.import_store import SqlImportStore
+
+        return self._store("imports", lambda: SqlImportStore(self.conn))
+
+    @property
+    def field_keys(self) -> Any:
+        from yinqi.adapters.db.field_key_store import SqlFieldKeyStore
+
+        return self._store("field_keys", lambda: SqlFieldKeyStore(self.conn, self.vault))

@@ -27,6 +27,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import TypeVar
 
+from yinqi.domain.calendar import CALENDAR_NAMES, holiday_name, next_business_day
 from yinqi.domain.currency import EXPONENTS, Currency
 from yinqi.domain.identifiers import (
     Bic,
@@ -39,11 +40,13 @@ from yinqi.domain.identifiers import (
 )
 from yinqi.domain.money import Money
 from yinqi.domain.orders.commands import AccountInput, AddressInput, CreateOrder, PayeeInput, PayerInput
+from yinqi.domain.orders.cross_border import needs_cross_border_data
 from yinqi.domain.orders.order import OrderSource, PaymentOrder, Urgency
+from yinqi.domain.orders.purpose_codes import PURPOSE_CODES
 from yinqi.domain.parties import AccountRef, Address, Payee, Payer
 from yinqi.domain.problems import DomainError, Problem, ProblemList
 
-__all__ = ["MAX_NAME", "MAX_REMITTANCE", "build_order", "check_create_order"]
+__all__ = ["MAX_NAME", "MAX_REMITTANCE", "build_order", "build_payee", "check_create_order"]
 
 T = TypeVar("T")
 
@@ -123,12 +126,14 @@ def _parse(cmd: CreateOrder, check: _Check, *, today: date) -> _Parts | None:
     _check_company(cmd.company_id, check)
     serial = check.attempt(lambda: OrderSerial.parse(cmd.serial))
     amount = _amount(cmd, check)
-    _check_date(cmd.requested_execution_date, today, check)
+    _check_date(cmd.requested_execution_date, today, cmd.currency, check)
     urgency = _enum(Urgency, cmd.urgency, "urgency", check)
     source = _enum(OrderSource, cmd.source, "source", check)
     _check_free_text(cmd, check)
     payer = _payer(cmd.payer, check, currency=cmd.currency)
     payee = _payee(cmd.payee, check)
+    if payer is not None and payee is not None:
+        _check_cross_border(cmd, payer, payee, check)
     if check.problems.items:
         return None
     assert serial and payer and payee and amount and urgency and source
@@ -152,10 +157,32 @@ def _amount(cmd: CreateOrder, check: _Check) -> Money | None:
     return money
 
 
-def _check_date(requested: date, today: date, check: _Check) -> None:
+def _check_date(requested: date, today: date, currency: str, check: _Check) -> None:
     if requested < today:
         check.add("EXECUTION_DATE_IN_PAST", f"requested execution date {requested} is before today ({today})",
                   where="requested_execution_date", rule="not_in_past", value=requested)
+        return
+    code = str(currency).strip().upper()
+    closed = holiday_name(requested, code) if code in EXPONENTS else None
+    if closed is not None:
+        calendar = CALENDAR_NAMES.get(code, "weekends")
+        check.add("NOT_BUSINESS_DAY", f"{requested} is not a business day for {code} ({closed}, {calendar}); "
+                  f"the next one is {next_business_day(requested, code)}",
+                  where="requested_execution_date", rule="business_day", value=requested)
+
+
+def _check_cross_border(cmd: CreateOrder, payer: Payer, payee: Payee, check: _Check) -> None:
+    """Purpose code and payee town for payments leaving SEPA or its euro (`cross_border`)."""
+    if not needs_cross_border_data(payer_account=payer.account, payee_country=payee.country.value,
+                                   currency=payer.currency):
+        return
+    route = f"{payer.account.masked} → {payee.country.value} in {payer.currency}"
+    if not cmd.purpose_code:
+        check.add("PURPOSE_CODE_REQUIRED", f"a cross-border payment outside SEPA ({route}) needs an ISO 20022 "
+                  "purpose code", where="purpose_code", rule="required_cross_border")
+    if payee.address is None or not payee.address.town:
+        check.add("PAYEE_ADDRESS_REQUIRED", f"a cross-border payment outside SEPA ({route}) needs the payee's "
+                  "town and country", where="payee.address.town", rule="required_cross_border_non_sepa")
 
 
 E = TypeVar("E", Urgency, OrderSource)
@@ -181,6 +208,9 @@ def _check_free_text(cmd: CreateOrder, check: _Check) -> None:
         check.add("PURPOSE_CODE_INVALID",
                   "purpose code must be 4 capital letters (ISO 20022 ExternalPurpose1Code)",
                   where="purpose_code", rule="iso20022_purpose_code", value=cmd.purpose_code)
+    elif cmd.purpose_code and cmd.purpose_code not in PURPOSE_CODES:
+        check.add("PURPOSE_CODE_UNKNOWN", f"{cmd.purpose_code} is not in the ISO 20022 ExternalPurpose1Code list",
+                  where="purpose_code", rule="iso20022_external_code_list", value=cmd.purpose_code)
     if cmd.end_to_end_id:
         check.attempt(lambda: EndToEndId.parse(cmd.end_to_end_id))
 
@@ -219,21 +249,35 @@ def _payer(raw: PayerInput, check: _Check, *, currency: str) -> Payer | None:
     return Payer(name=name, account=account, currency=account_currency.code, bic=bic)
 
 
-def _payee(raw: PayeeInput, check: _Check) -> Payee | None:
-    name = check.text(raw.name, where="payee.name", max_len=MAX_NAME, required=True)
-    account = _account(raw.account, check, where="payee.account")
-    bic = _bic(raw.bic, check, where="payee.bic")
-    country = check.attempt(lambda: CountryCode.parse(raw.country, where="payee.country"))
-    address = _address(raw.address, check)
+def build_payee(raw: PayeeInput, *, prefix: str = "payee") -> Payee:
+    """A valid payee (a beneficiary record's values) from raw input; `where` paths start with `prefix`.
+
+    Raises:
+        ValidationFailed (VALIDATION_FAILED): with every problem found in `raw`.
+    """
+    check = _Check()
+    payee = _payee(raw, check, prefix=prefix)
+    check.problems.raise_if_any()
+    assert payee is not None
+    return payee
+
+
+def _payee(raw: PayeeInput, check: _Check, *, prefix: str = "payee") -> Payee | None:
+    at = f"{prefix}." if prefix else ""
+    name = check.text(raw.name, where=f"{at}name", max_len=MAX_NAME, required=True)
+    account = _account(raw.account, check, where=f"{at}account")
+    bic = _bic(raw.bic, check, where=f"{at}bic")
+    country = check.attempt(lambda: CountryCode.parse(raw.country, where=f"{at}country"))
+    address = _address(raw.address, check, at=at)
     if name is None or account is None or country is None:
         return None
     return Payee(name=name, account=account, country=country, bic=bic, address=address)
 
 
-def _address(raw: AddressInput | None, check: _Check) -> Address | None:
+def _address(raw: AddressInput | None, check: _Check, *, at: str) -> Address | None:
     if raw is None:
         return None
-    parts = {part: check.text(getattr(raw, part), where=f"payee.address.{part}", max_len=MAX_ADDRESS_PART,
+    parts = {part: check.text(getattr(raw, part), where=f"{at}address.{part}", max_len=MAX_ADDRESS_PART,
                               required=False)
              for part in ("street", "building_number", "postcode", "town")}
     return Address(**parts) if any(parts.values()) else None

@@ -14,8 +14,13 @@ from sqlalchemy import Engine
 from yinqi.application.ports import Clock
 from yinqi.bootstrap import Hub, build_hub
 from yinqi.config import Settings
-from yinqi.entrypoints.api import orders
+from yinqi.entrypoints.api import approvals as approvals_api
+from yinqi.entrypoints.api import audit as audit_api
+from yinqi.entrypoints.api import beneficiaries, orders
+from yinqi.entrypoints.api import imports as order_imports
+from yinqi.entrypoints.api import users as users_api
 from yinqi.entrypoints.api.errors import install_error_handlers
+from yinqi.entrypoints.security_headers import install_security_headers
 
 
 def create_app(*, engine: Engine, settings: Settings, clock: Clock | None = None,
@@ -34,5 +39,11 @@ def build_api(hub: Hub, app: FastAPI | None = None) -> FastAPI:
                                      "Every POST needs an Idempotency-Key header.")
     app.state.hub = hub
     app.include_router(orders.router)
+    app.include_router(approvals_api.router)
+    app.include_router(audit_api.router)
+    app.include_router(beneficiaries.router)
+    app.include_router(order_imports.router)
+    app.include_router(users_api.router)
     install_error_handlers(app)
+    install_security_headers(app)
     return app

@@ -28,17 +28,24 @@ from yinqi.domain.problems import DomainError, Problem
 log = logging.getLogger("yinqi.api")
 
 ERROR_STATUS: dict[str, int] = {
+    # encryption at rest and key rotation (R19)
+    "FIELD_KEY_UNKNOWN": 500, "FIELD_KEY_RETIRED": 500, "FIELD_CIPHERTEXT_INVALID": 500, "FIELD_KEY_ACTIVE": 409, "KEY_ROTATION_NOT_FOUND": 404, "KEY_ROTATION_SAME_ADMIN": 403, "KEY_ROTATION_STATE": 409, "KEY_STILL_IN_USE": 409,  # noqa: E501
     # generic
     "VALIDATION_FAILED": 422, "NOT_FOUND": 404, "CONFLICT": 409, "BAD_REQUEST": 400,
     "METHOD_NOT_ALLOWED": 405, "INTERNAL_ERROR": 500, "BODY_TOO_LARGE": 413,
     # identity and access (R13-R18)
     "NOT_AUTHENTICATED": 401, "STEP_UP_REQUIRED": 401, "FORBIDDEN": 403, "RATE_LIMITED": 429,
+    "USERNAME_INVALID": 422, "PASSWORD_TOO_WEAK": 422, "USER_EXISTS": 409, "USER_NOT_FOUND": 404, "TOTP_INVALID": 401, "TOTP_REPLAYED": 401, "TOTP_NOT_ENROLLED": 409, "GRANT_REQUIRES_SECOND_ADMIN": 403, "TOKEN_SCOPE_INVALID": 422, "ACCOUNT_DISABLED": 401,  # noqa: E501
+    "BENEFICIARY_NOT_FOUND": 404, "BENEFICIARY_CHANGE_NOT_FOUND": 404, "BENEFICIARY_CHANGE_PENDING": 409, "BENEFICIARY_CHANGE_DECIDED": 409, "BENEFICIARY_EXISTS": 409, "BENEFICIARY_NOT_ACTIVE": 409, "BENEFICIARY_ACCOUNT_UNCHANGED": 422, "BENEFICIARY_VERSION_CONFLICT": 409, "NOT_BUSINESS_DAY": 422, "PURPOSE_CODE_REQUIRED": 422, "PURPOSE_CODE_UNKNOWN": 422, "PAYEE_ADDRESS_REQUIRED": 422,  # noqa: E501
     # idempotency (R5-R7)
     "IDEMPOTENCY_KEY_REQUIRED": 400, "IDEMPOTENCY_KEY_INVALID": 400, "IDEMPOTENCY_KEY_REUSED": 422,
     "IDEMPOTENCY_IN_PROGRESS": 409,
     # payment orders
     "ORDER_NOT_FOUND": 404, "DUPLICATE_SERIAL": 409, "DUPLICATE_END_TO_END_ID": 409,
     "ORDER_VERSION_CONFLICT": 409, "ORDER_ILLEGAL_TRANSITION": 409, "SOD_SELF_APPROVAL": 403,
+    # approvals (R13)
+    "SOD_DUPLICATE_APPROVER": 403, "APPROVAL_LIMIT_EXCEEDED": 403, "APPROVAL_ROLE_REQUIRED": 403,
+    "APPROVALS_INVALIDATED": 409, "APPROVAL_EXPIRED": 409, "POLICY_INVALID": 422,
     "BANK_STATUS_UNKNOWN": 422, "BANK_MESSAGE_MISMATCH": 409, "ORDER_CHAIN_BROKEN": 500,
     # values
     "AMOUNT_INVALID": 422, "CURRENCY_MISMATCH": 422, "UNKNOWN_CURRENCY": 422, "SERIAL_INVALID": 422,
@@ -52,6 +59,8 @@ ERROR_STATUS: dict[str, int] = {
     # files and messages
     "XML_REJECTED": 422, "SCHEMA_INVALID": 422, "SCHEMA_UNKNOWN": 422, "PAIN001_INVALID": 422,
     "PAIN001_UNWRITABLE": 422,
+    "AUDIT_FILTER_INVALID": 422,
+    "IMPORT_REFUSED": 422, "ORDER_FILE_INVALID": 422,  # order intake (batches and files)
 }
 
 _HTTP_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 409: "CONFLICT",
@@ -123,7 +132,37 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 async def _domain_error(_request: Request, exc: DomainError) -> Response:
-    return json_response(*render_error(exc))
+    if is_refusal(exc.code):
+        await _audit_refusal(_request, exc)
+    return json_response(*render_error(exc), headers=error_headers(exc))
+
+
+# Refusals of an actor (authentication, authorisation, segregation of duties, limits) are audited
+# centrally here, in a transaction of their own (R12, R13, R15). Every code starting SOD_ is one.
+REFUSAL_CODES = frozenset({"FORBIDDEN", "NOT_AUTHENTICATED", "STEP_UP_REQUIRED", "RATE_LIMITED",
+                           "APPROVAL_LIMIT_EXCEEDED", "APPROVALS_INVALIDATED", "GRANT_REQUIRES_SECOND_ADMIN",
+                           "BENEFICIARY_CHANGE_PENDING", "ACCOUNT_LOCKED", "APPROVAL_ROLE_REQUIRED"})
+
+
+def is_refusal(code: str) -> bool:
+    return code in REFUSAL_CODES or code.startswith("SOD_")
+
+
+async def _audit_refusal(request: Request, exc: DomainError) -> None:
+    from starlette.concurrency import run_in_threadpool
+
+    from yinqi.entrypoints.web.audit import audit_refusal  # the one helper the console uses too
+
+    await run_in_threadpool(audit_refusal, request, exc)
+
+
+def error_headers(exc: DomainError) -> dict[str, str]:
+    """RFC 6750 / RFC 9110 headers some errors owe the client: how to authenticate, when to retry."""
+    if exc.code == "NOT_AUTHENTICATED":
+        return {"WWW-Authenticate": "Bearer"}
+    if exc.code == "RATE_LIMITED":
+        return {"Retry-After": str(int(exc.details.get("retry_after_s", 1)))}
+    return {}
 
 
 async def _request_invalid(_request: Request, exc: RequestValidationError) -> Response:

@@ -28,9 +28,11 @@ from starlette.concurrency import run_in_threadpool
 from yinqi.application import orders as cases
 from yinqi.application import routing
 from yinqi.application.idempotency import IdempotentRequest, StoredResponse, run_idempotent
+from yinqi.domain.identity.permissions import Permission, allowed
 from yinqi.domain.orders.lifecycle import OrderState
 from yinqi.domain.problems import DomainError, Problem, ValidationFailed
-from yinqi.entrypoints.api.errors import encode, json_response, render_error, request_problems
+from yinqi.entrypoints.api.deps import CurrentPrincipal
+from yinqi.entrypoints.api.errors import encode, is_refusal, json_response, render_error, request_problems
 from yinqi.entrypoints.api.schemas import (
     CreateOrderRequest,
     ErrorResponse,
@@ -40,6 +42,7 @@ from yinqi.entrypoints.api.schemas import (
     OrderPage,
     ReasonRequest,
 )
+from yinqi.entrypoints.web.audit import audit_refusal
 
 router = APIRouter(prefix="/api/v1", tags=["payment orders"])
 
@@ -92,7 +95,9 @@ def _parse(model: type[M], body: bytes) -> M:
 
 
 def _order_response(order: Any, status: int = 200) -> StoredResponse:
-    return StoredResponse(status, encode(OrderOut.of(order).model_dump(mode="json")), order.id)
+    """Stored for idempotent replay, so always masked: a replay cannot show more than the weakest
+    role may see (ADR 0011); full numbers come from GET, to callers allowed account.reveal."""
+    return StoredResponse(status, encode(OrderOut.of(order, reveal=False).model_dump(mode="json")), order.id)
 
 
 async def _idempotent(request: Request, *, actor: str, key: str | None,
@@ -106,8 +111,14 @@ async def _idempotent(request: Request, *, actor: str, key: str | None,
         if len(body) > MAX_BODY_BYTES:
             raise BodyTooLarge(f"request body is larger than {MAX_BODY_BYTES} bytes", rule="max_body_size")
         return run_idempotent(request=idem, new_uow=hub.uow, clock=hub.clock,
-                              work=lambda uow: work(uow, body),
-                              render_error=lambda exc: StoredResponse(*render_error(exc)))
+                              work=lambda uow: work(uow, body), render_error=render)
+
+    def render(exc: DomainError) -> StoredResponse:
+        """A refusal inside the work never reaches the central error handler (the failure is
+        stored as the key's response), so it is audited here, after the work rolled back."""
+        if is_refusal(exc.code):
+            audit_refusal(request, exc)
+        return StoredResponse(*render_error(exc))
 
     outcome = await run_in_threadpool(run)
     headers = {"Idempotency-Replayed": "true"} if outcome.replayed else {}
@@ -119,73 +130,51 @@ async def _idempotent(request: Request, *, actor: str, key: str | None,
 # --- commands --------------------------------------------------------------------------------
 @router.post("/payment-orders", status_code=201, response_model=OrderOut, responses=_ERRORS,
              openapi_extra=_body_doc(CreateOrderRequest), summary="Create a payment order")
-async def create_payment_order(request: Request, actor: Actor = "api",
+async def create_payment_order(request: Request, principal: CurrentPrincipal,
                                idempotency_key: IdempotencyKey = None) -> Response:
-    """Validate and store an order. It comes back APPROVED (funds reserved) when its amount is
-    within the auto-approval limit, else PENDING_APPROVAL; with auto-release on, approved orders
-    are RELEASED to the bank at once."""
+    """Validate and store an order. The approval policy decides: APPROVED at once (funds reserved)
+    under its auto-approval rule, else PENDING_APPROVAL for the approvers its plan names; with
+    auto-release on, auto-approved orders are RELEASED to the bank at once."""
 
     def work(uow: Any, body: bytes) -> StoredResponse:
         hub = request.app.state.hub
         command = _parse(CreateOrderRequest, body).to_command(source="api")
-        order = cases.create_order(uow=uow, clock=hub.clock, actor=actor, command=command,
-                                   auto_approve_limit_minor=hub.settings.auto_approve_limit_minor,
+        order = cases.create_order(uow=uow, clock=hub.clock, principal=principal, command=command,
                                    auto_release=hub.settings.auto_release)
         return _order_response(order, 201)
 
-    return await _idempotent(request, actor=actor, key=idempotency_key, work=work)
+    return await _idempotent(request, actor=principal.actor_id, key=idempotency_key, work=work)
 
 
-@router.post("/payment-orders/{order_id}/approve", response_model=OrderOut, responses=_ERRORS,
-             summary="Approve an order pending approval (not by its maker)")
-async def approve_payment_order(order_id: OrderId, request: Request, actor: Actor = "api",
-                                idempotency_key: IdempotencyKey = None) -> Response:
-    def work(uow: Any, _body: bytes) -> StoredResponse:
-        hub = request.app.state.hub
-        return _order_response(cases.approve_order(uow=uow, clock=hub.clock, actor=actor, order_id=order_id,
-                                                   auto_release=hub.settings.auto_release))
-
-    return await _idempotent(request, actor=actor, key=idempotency_key, work=work)
-
-
-@router.post("/payment-orders/{order_id}/reject", response_model=OrderOut, responses=_ERRORS,
-             openapi_extra=_body_doc(ReasonRequest), summary="Reject an order pending approval")
-async def reject_payment_order(order_id: OrderId, request: Request, actor: Actor = "api",
-                               idempotency_key: IdempotencyKey = None) -> Response:
-    def work(uow: Any, body: bytes) -> StoredResponse:
-        reason = _parse(ReasonRequest, body).reason
-        return _order_response(cases.reject_order(uow=uow, clock=request.app.state.hub.clock, actor=actor,
-                                                  order_id=order_id, reason=reason))
-
-    return await _idempotent(request, actor=actor, key=idempotency_key, work=work)
+# Approve and reject: `entrypoints/api/approvals.py`.
 
 
 @router.post("/payment-orders/{order_id}/release", response_model=OrderOut, responses=_ERRORS,
              summary="Release an approved order to the bank")
-async def release_payment_order(order_id: OrderId, request: Request, actor: Actor = "api",
+async def release_payment_order(order_id: OrderId, request: Request, principal: CurrentPrincipal,
                                 idempotency_key: IdempotencyKey = None) -> Response:
     def work(uow: Any, _body: bytes) -> StoredResponse:
-        return _order_response(cases.release_order(uow=uow, clock=request.app.state.hub.clock, actor=actor,
+        return _order_response(cases.release_order(uow=uow, clock=request.app.state.hub.clock, principal=principal,
                                                    order_id=order_id))
 
-    return await _idempotent(request, actor=actor, key=idempotency_key, work=work)
+    return await _idempotent(request, actor=principal.actor_id, key=idempotency_key, work=work)
 
 
 @router.post("/payment-orders/{order_id}/cancel", response_model=OrderOut, responses=_ERRORS,
              openapi_extra=_body_doc(ReasonRequest), summary="Cancel an order before its release")
-async def cancel_payment_order(order_id: OrderId, request: Request, actor: Actor = "api",
+async def cancel_payment_order(order_id: OrderId, request: Request, principal: CurrentPrincipal,
                                idempotency_key: IdempotencyKey = None) -> Response:
     def work(uow: Any, body: bytes) -> StoredResponse:
         reason = _parse(ReasonRequest, body).reason
-        return _order_response(cases.cancel_order(uow=uow, clock=request.app.state.hub.clock, actor=actor,
+        return _order_response(cases.cancel_order(uow=uow, clock=request.app.state.hub.clock, principal=principal,
                                                   order_id=order_id, reason=reason))
 
-    return await _idempotent(request, actor=actor, key=idempotency_key, work=work)
+    return await _idempotent(request, actor=principal.actor_id, key=idempotency_key, work=work)
 
 
 # --- queries ---------------------------------------------------------------------------------
 @router.get("/payment-orders", response_model=OrderPage, responses=_ERRORS, summary="List payment orders")
-def list_payment_orders(request: Request,
+def list_payment_orders(request: Request, principal: CurrentPrincipal,
                         company_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9\-_.]{1,64}$")] = None,
                         state: Annotated[str | None, Query(description="e.g. PENDING_APPROVAL")] = None,
                         limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -196,14 +185,15 @@ def list_payment_orders(request: Request,
     with request.app.state.hub.uow() as uow:
         orders = uow.orders.list(company_id=company_id, state=state, limit=limit, after=after)
     last = orders[-1] if len(orders) == limit else None
-    return OrderPage(items=[OrderOut.of(o) for o in orders],
+    reveal = allowed(principal, Permission.ACCOUNT_REVEAL)
+    return OrderPage(items=[OrderOut.of(o, reveal=reveal) for o in orders],
                      next_cursor=_encode_cursor(last.created_at, last.id) if last else None)
 
 
 @router.get("/payment-orders/{order_id}", response_model=OrderOut, responses=_ERRORS, summary="One order")
-def get_payment_order(order_id: OrderId, request: Request) -> OrderOut:
+def get_payment_order(order_id: OrderId, request: Request, principal: CurrentPrincipal) -> OrderOut:
     with request.app.state.hub.uow() as uow:
-        return OrderOut.of(uow.orders.get(order_id))
+        return OrderOut.of(uow.orders.get(order_id), reveal=allowed(principal, Permission.ACCOUNT_REVEAL))
 
 
 @router.get("/payment-orders/{order_id}/events", response_model=EventList, responses=_ERRORS,

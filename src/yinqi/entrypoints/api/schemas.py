@@ -116,16 +116,20 @@ class ReasonRequest(BaseModel):
 
 # --- responses -----------------------------------------------------------------------------------
 class AccountOut(BaseModel):
+    """`masked` always; `iban` / `number` only for a caller allowed `account.reveal` (R18), else null."""
+
     scheme: str = Field(examples=["IBAN"])
     iban: str | None = None
     number: str | None = None
     cnaps: str | None = None
+    masked: str = Field(examples=["FR14*******************2606"])
 
     @classmethod
-    def of(cls, account: AccountRef) -> AccountOut:
+    def of(cls, account: AccountRef, *, reveal: bool) -> AccountOut:
         if account.iban is not None:
-            return cls(scheme="IBAN", iban=account.iban.compact)
-        return cls(scheme="CN", number=account.number, cnaps=account.bank_code)
+            return cls(scheme="IBAN", iban=account.iban.compact if reveal else None, masked=account.masked)
+        return cls(scheme="CN", number=account.number if reveal else None, cnaps=account.bank_code,
+                   masked=account.masked)
 
 
 class PayerOut(BaseModel):
@@ -167,13 +171,14 @@ class OrderOut(BaseModel):
     bank_reason: str | None
 
     @classmethod
-    def of(cls, o: PaymentOrder) -> OrderOut:
+    def of(cls, o: PaymentOrder, *, reveal: bool) -> OrderOut:
+        """Account numbers in full only with `reveal` (the caller has `account.reveal`), else masked."""
         address = o.payee.address
         return cls(
             id=o.id, company_id=o.company_id, serial=o.serial.value, state=o.state.value, version=o.version,
-            payer=PayerOut(name=o.payer.name, account=AccountOut.of(o.payer.account), currency=o.payer.currency,
-                           bic=o.payer.bic.value if o.payer.bic else None),
-            payee=PayeeOut(name=o.payee.name, account=AccountOut.of(o.payee.account),
+            payer=PayerOut(name=o.payer.name, account=AccountOut.of(o.payer.account, reveal=reveal),
+                           currency=o.payer.currency, bic=o.payer.bic.value if o.payer.bic else None),
+            payee=PayeeOut(name=o.payee.name, account=AccountOut.of(o.payee.account, reveal=reveal),
                            country=o.payee.country.value, bic=o.payee.bic.value if o.payee.bic else None,
                            address=AddressIn(street=address.street, building_number=address.building_number,
                                              postcode=address.postcode, town=address.town) if address else None),

@@ -93,6 +93,7 @@ def demo(home: Path = typer.Option(Path("var/demo"), help="Data folder for the d
          bank_port: int = typer.Option(8443, help="Sandbox bank HTTPS port.")) -> None:
     """Start the sandbox bank and the hub on SQLite with demo data (what `make run` runs)."""
     from yinqi.entrypoints.demo import seed_demo, wait_for_bank
+    from yinqi.entrypoints.demo_identity import seed_identity
 
     home = home.resolve()
     os.environ["YINQI_HOME"] = str(home)
@@ -105,13 +106,16 @@ def demo(home: Path = typer.Option(Path("var/demo"), help="Data folder for the d
         wait_for_bank(settings, timeout_s=30)
         hub = build_hub(settings)
         upgrade(hub.engine)
+        logins = seed_identity(hub)
         seeded = seed_demo(hub, bank_home=bank_home)
         console.rule("[bold]Yinqi is running")
         console.print(f"Console:  [bold]http://127.0.0.1:{port}/[/bold]   API docs: http://127.0.0.1:{port}/docs")
         console.print(f"Sandbox bank: {settings.sandbox_bank_url} (data in {bank_home})")
         console.print(f"Data: {home}  (database {settings.db_url})")
-        console.print("Logins: none yet; the console acts as user 'demo-operator' "
-                      "(users, roles and TOTP arrive with issue 3).")
+        console.print(f"Sign in as {', '.join(logins.usernames)} with the demo password [bold]{logins.password}[/bold] "
+                      "(admin · operator · approver · treasurer · auditor); the first sign-in enrols TOTP by QR code.")
+        if logins.erp_token:
+            console.print(f"Demo ERP API token (shown once): [bold]{logins.erp_token}[/bold]")
         console.print(f"Demo orders: {', '.join(seeded)}. Press Ctrl-C to stop.")
         run_hub(hub, host="127.0.0.1", port=port, worker=True)
     finally:

@@ -1,9 +1,8 @@
 """The web console: server-rendered pages over the same use cases as the API.
 
-Forms are protected by a double-submit CSRF token (a random value in a SameSite=Strict, HttpOnly
-cookie that must equal the form's hidden field, compared in constant time); no state changes on
-GET. Sign-in, sessions bound to users and roles arrive with the identity issue; until then the
-console acts as one demo operator, which the README says.
+Every page needs a signed-in user (`ConsolePrincipal`; without a session it redirects to /login).
+Forms carry a CSRF token bound to the session (`yinqi.entrypoints.web.csrf`); no state changes on
+GET.
 """
 
 from __future__ import annotations
@@ -14,27 +13,32 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from yinqi.application import orders as order_cases
 from yinqi.application import routing
 from yinqi.bootstrap import Hub
+from yinqi.domain.identity.permissions import Permission, allowed
+from yinqi.domain.identity.principal import Principal
 from yinqi.domain.orders.commands import AccountInput, CreateOrder, PayeeInput, PayerInput
 from yinqi.domain.orders.order import PaymentOrder
 from yinqi.domain.problems import DomainError, ValidationFailed
 from yinqi.entrypoints.web import csrf
-from yinqi.entrypoints.web.session import CONSOLE_USER
+from yinqi.entrypoints.web.session import ConsolePrincipal, console_principal
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def order_view(o: PaymentOrder) -> dict[str, Any]:
-    return {"id": o.id, "serial": o.serial.value, "payee_name": o.payee.name, "payee_account": o.payee.account.masked,
+def order_view(o: PaymentOrder, *, reveal: bool = False) -> dict[str, Any]:
+    """Account numbers masked unless the viewer has `account.reveal` (R18)."""
+    payee, payer = (o.payee.account.number, o.payer.account.number) if reveal else (o.payee.account.masked,
+                                                                                     o.payer.account.masked)
+    return {"id": o.id, "serial": o.serial.value, "payee_name": o.payee.name, "payee_account": payee,
             "payee_bank": o.payee.bic.value if o.payee.bic else o.payee.account.bank_code,
-            "payer_name": o.payer.name, "payer_account": o.payer.account.masked,
+            "payer_name": o.payer.name, "payer_account": payer,
             "amount": o.amount.format(), "currency": o.amount.currency,
             "execution_date": o.requested_execution_date.isoformat(), "state": o.state.value,
             "end_to_end_id": o.end_to_end_id.value, "remittance": o.remittance_info,
@@ -65,7 +69,7 @@ def _route(hub: Hub, uow: Any, order_id: str) -> dict[str, Any]:
 
 
 def build_router(hub: Hub) -> APIRouter:
-    router = APIRouter(include_in_schema=False)
+    router = APIRouter(include_in_schema=False, dependencies=[Depends(console_principal)])  # signed in only
 
     def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
         return TEMPLATES.TemplateResponse(request, name, context, status_code=status, headers=NO_STORE)
@@ -89,7 +93,8 @@ def build_router(hub: Hub) -> APIRouter:
         return _form(request, render, hub, form=_default_form(hub), problems=[])
 
     @router.post("/orders/new")
-    def create_from_form(request: Request, csrf_token: str = Form(""), idempotency_key: str = Form(""),
+    def create_from_form(request: Request, principal: ConsolePrincipal, csrf_token: str = Form(""),
+                         idempotency_key: str = Form(""),
                          serial: str = Form(""), payer_account: str = Form(""), payee_name: str = Form(""),
                          payee_iban: str = Form(""), payee_bic: str = Form(""), payee_country: str = Form(""),
                          amount: str = Form(""), currency: str = Form(""), execution_date: str = Form(""),
@@ -99,7 +104,7 @@ def build_router(hub: Hub) -> APIRouter:
                 "payee_bic": payee_bic, "payee_country": payee_country, "amount": amount, "currency": currency,
                 "execution_date": execution_date, "remittance": remittance}
         try:
-            order = _create(hub, form)
+            order = _create(hub, form, principal)
         except ValidationFailed as exc:
             return _form(request, render, hub, form=form, problems=[p.as_dict() for p in exc.problems], status=422)
         except DomainError as exc:
@@ -107,7 +112,7 @@ def build_router(hub: Hub) -> APIRouter:
         return RedirectResponse(f"/orders/{order.id}", status_code=303)
 
     @router.get("/orders/{order_id}", response_class=HTMLResponse)
-    def order_page(request: Request, order_id: str) -> HTMLResponse:
+    def order_page(request: Request, order_id: str, principal: ConsolePrincipal) -> HTMLResponse:
         with hub.uow() as uow:
             try:
                 order = uow.orders.get(order_id)
@@ -120,8 +125,16 @@ def build_router(hub: Hub) -> APIRouter:
             match = uow.statements.match_for_order(order_id)
             postings = _postings(uow, order_id)
             route = _route(hub, uow, order_id)
-        return render(request, "order.html", {"section": "orders", "o": order_view(order), "events": events,
-                                              "bank": bank, "match": match, "postings": postings, "route": route})
+            from yinqi.entrypoints.web.approvals import approval_card  # it renders with this module's templates
+
+            approval = approval_card(hub, uow, request, order)
+        view = order_view(order, reveal=allowed(principal, Permission.ACCOUNT_REVEAL))
+        response = render(request, "order.html", {"section": "orders", "o": view, "events": events,
+                                                  "approval": approval, "bank": bank, "match": match,
+                                                  "postings": postings, "route": route})
+        if approval is not None:  # the card's approve / reject forms
+            csrf.issue(request, response, approval["csrf_token"])
+        return response
 
     @router.get("/ledger", response_class=HTMLResponse)
     def ledger_page(request: Request) -> HTMLResponse:
@@ -174,7 +187,7 @@ def _form(request: Request, render: Any, hub: Hub, *, form: dict[str, str], prob
     return response
 
 
-def _create(hub: Hub, form: dict[str, str]) -> PaymentOrder:
+def _create(hub: Hub, form: dict[str, str], principal: Principal) -> PaymentOrder:
     account = next((a for a in hub.settings.accounts if a.key == form["payer_account"]), None)
     if account is None:
         raise ValidationFailed([DomainError("choose one of the company's accounts", where="payer_account",
@@ -194,6 +207,5 @@ def _create(hub: Hub, form: dict[str, str]) -> PaymentOrder:
         amount=form["amount"].strip(), currency=form["currency"].strip().upper(), requested_execution_date=execution,
         remittance_info=form["remittance"].strip() or None, source="console")
     with hub.uow() as uow:
-        return order_cases.create_order(uow=uow, clock=hub.clock, actor=CONSOLE_USER, command=command,
-                                        auto_approve_limit_minor=hub.settings.auto_approve_limit_minor,
+        return order_cases.create_order(uow=uow, clock=hub.clock, principal=principal, command=command,
                                         auto_release=hub.settings.auto_release)

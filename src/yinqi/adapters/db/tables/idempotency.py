@@ -5,6 +5,9 @@ same key. The unique primary key makes the in-progress claim race-safe on both b
 second INSERT fails, whoever inserted first owns the request. A completed row keeps the response
 status and the exact body bytes, so a replay is byte-identical. `request_body` is the canonical
 JSON of the first request, kept to name the first differing field when a key is reused.
+Both bodies carry account numbers, so both are sealed at rest (R19, revision 0007_encryption):
+`request_body` holds the sealed blob itself, `response_body_enc` the sealed response (the clear
+`response_body` only remains on rows older than 0007).
 """
 
 from sqlalchemy import Column, DateTime, Integer, LargeBinary, PrimaryKeyConstraint, String, Table, Text
@@ -27,5 +30,6 @@ idempotency_keys = Table(
     Column("resource_id", String(64), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("completed_at", DateTime(timezone=True), nullable=True),
+    Column("response_body_enc", Text, nullable=True),
     PrimaryKeyConstraint("scope", "key", name="pk_idempotency_keys"),
 )

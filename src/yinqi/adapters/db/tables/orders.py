@@ -6,7 +6,10 @@ across the hub (banks report statuses by it). `version` is the optimistic lock.
 `payment_order_events` is append-only: its primary key `(order_id, seq)` forbids forks and a
 trigger on both backends refuses every UPDATE and DELETE, so history changes only by appending
 (the same invariant the repository keeps, asserted a second time at the storage boundary).
-Account numbers are stored in clear for now; field encryption comes with R19.
+Account numbers are sealed at rest (R19, revision 0007_encryption): `*_account_enc` holds the
+AES-GCM blob, `*_account_bidx` the blind index for lookups, `*_account_masked` the display form.
+`*_account_number` is no longer written; rows older than 0007 keep their clear values there and
+are read as they are (sealing them is still to be built, ADR 0011).
 """
 
 from sqlalchemy import (
@@ -36,13 +39,13 @@ payment_orders = Table(
     Column("event_hash", String(64), nullable=False),
     Column("payer_name", String(140), nullable=False),
     Column("payer_account_scheme", String(8), nullable=False),
-    Column("payer_account_number", String(34), nullable=False),
+    Column("payer_account_number", String(34), nullable=True),  # legacy (pre-0007) clear value
     Column("payer_bank_code", String(12), nullable=True),
     Column("payer_bic", String(11), nullable=True),
     Column("payer_currency", String(3), nullable=False),
     Column("payee_name", String(140), nullable=False),
     Column("payee_account_scheme", String(8), nullable=False),
-    Column("payee_account_number", String(34), nullable=False),
+    Column("payee_account_number", String(34), nullable=True),  # legacy (pre-0007) clear value
     Column("payee_bank_code", String(12), nullable=True),
     Column("payee_bic", String(11), nullable=True),
     Column("payee_country", String(2), nullable=False),
@@ -63,9 +66,16 @@ payment_orders = Table(
     Column("bank_message_id", String(35), nullable=True),
     Column("bank_status", String(8), nullable=True),
     Column("bank_reason", String(140), nullable=True),
+    Column("payer_account_enc", Text, nullable=True),
+    Column("payer_account_bidx", String(32), nullable=True),
+    Column("payer_account_masked", String(40), nullable=True),
+    Column("payee_account_enc", Text, nullable=True),
+    Column("payee_account_bidx", String(32), nullable=True),
+    Column("payee_account_masked", String(40), nullable=True),
     UniqueConstraint("company_id", "serial", name="uq_payment_orders_company_serial"),
     Index("ix_payment_orders_company_state", "company_id", "state"),
     Index("ix_payment_orders_created", "created_at", "id"),
+    Index("ix_payment_orders_payee_bidx", "payee_account_bidx"),
 )
 
 payment_order_events = Table(

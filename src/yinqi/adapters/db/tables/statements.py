@@ -7,6 +7,9 @@ position when the bank gives no reference. Entries keep the amount as the bank w
 and, where it fits the currency exponent, in minor units.
 Matches live in their own append-only table; `entry_id` is unique so one bank line can never pay
 two orders.
+`account` (both tables) holds the account's blind index, not its number (R19, revision
+0007_encryption): dedupe and lookups compare it; `bank_statements.account_enc` keeps the sealed
+number and `account_masked` its display form. Rows older than 0007 keep the clear number there.
 """
 
 from sqlalchemy import (
@@ -40,6 +43,8 @@ bank_statements = Table(
     Column("source_sha256", String(64), nullable=False),
     Column("warnings", Text, nullable=False),
     Column("imported_at", DateTime(timezone=True), nullable=False),
+    Column("account_enc", Text, nullable=True),
+    Column("account_masked", String(40), nullable=True),
     UniqueConstraint("account", "statement_id", "source_sha256", name="uq_bank_statements_version"),
 )
 
