@@ -17,14 +17,15 @@ run: $(STAMP)
 	$(BIN)/yinqi demo
 
 test: $(STAMP)
-	@PG_URL=$$(scripts/pg-test-server.sh) && \
+	@PG_URL=$$(YINQI_PG_FSYNC=off scripts/pg-test-server.sh) && \
 	  YINQI_TEST_PG_URL=$$PG_URL $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -x -m "not e2e and not browser and not slow" $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	@PG_URL=$$(scripts/pg-test-server.sh) && \
+	@PG_URL=$$(YINQI_PG_FSYNC=on YINQI_PG_PORT=$${YINQI_BENCH_PG_PORT:-54339} \
+	  YINQI_PG_DIR=$${YINQI_BENCH_PG_DIR:-/tmp/yinqi-pg-bench} scripts/pg-test-server.sh) && \
 	  YINQI_BENCH_PG_URL=$$PG_URL $(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: $(STAMP)

@@ -8,6 +8,7 @@ of skipping, so CI can never silently test SQLite alone.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,22 +31,58 @@ def pg_admin_url() -> str | None:
     return url
 
 
-def _fresh_pg_database() -> tuple[str, str]:
+def _admin_engine() -> Engine:
     admin = pg_admin_url()
-    if not admin:
+    assert admin
+    return create_engine(normalise_url(admin), isolation_level="AUTOCOMMIT")
+
+
+def _database_url(name: str) -> str:
+    admin = pg_admin_url()
+    assert admin
+    return admin.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session")
+def _pg_template() -> Iterator[str]:
+    """One migrated PostgreSQL database per test session; each test clones it (CREATE DATABASE …
+    TEMPLATE), which is many times faster than running every migration again per test."""
+    if not pg_admin_url():
         pytest.skip("PostgreSQL not configured (set YINQI_TEST_PG_URL)")
-    name = f"yinqi_t_{uuid.uuid4().hex[:12]}"
-    eng = create_engine(normalise_url(admin), isolation_level="AUTOCOMMIT")
-    with eng.connect() as conn:
+    name = f"yinqi_tpl_{uuid.uuid4().hex[:12]}"
+    admin = _admin_engine()
+    with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+    eng = make_engine(_database_url(name))
+    upgrade(eng)
     eng.dispose()
-    return admin.rsplit("/", 1)[0] + f"/{name}", name
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file per test session, copied for each test (same reason)."""
+    path = tmp_path_factory.mktemp("template") / "yinqi.db"
+    eng = make_engine(f"sqlite:///{path}")
+    upgrade(eng)
+    eng.dispose()
+    return path
+
+
+def _fresh_pg_database(template: str) -> tuple[str, str]:
+    name = f"yinqi_t_{uuid.uuid4().hex[:12]}"
+    eng = _admin_engine()
+    with eng.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    eng.dispose()
+    return _database_url(name), name
 
 
 def _drop_pg_database(name: str) -> None:
-    admin = pg_admin_url()
-    assert admin
-    eng = create_engine(normalise_url(admin), isolation_level="AUTOCOMMIT")
+    eng = _admin_engine()
     with eng.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     eng.dispose()
@@ -53,18 +90,14 @@ def _drop_pg_database(name: str) -> None:
 
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated database URL, once per backend."""
+    """A fresh, migrated database URL, once per backend (a copy of the session's migrated template)."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'yinqi.db'}"
-        eng = make_engine(url)
-        upgrade(eng)
-        eng.dispose()
-        yield url
+        template: Path = request.getfixturevalue("_sqlite_template")
+        target = tmp_path / "yinqi.db"
+        shutil.copyfile(template, target)
+        yield f"sqlite:///{target}"
         return
-    url, name = _fresh_pg_database()
-    eng = make_engine(url)
-    upgrade(eng)
-    eng.dispose()
+    url, name = _fresh_pg_database(request.getfixturevalue("_pg_template"))
     yield url
     _drop_pg_database(name)
 

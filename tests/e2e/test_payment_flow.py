@@ -26,6 +26,7 @@ from tests.e2e.harness import (
     run_cli,
     running_stack,
 )
+from yinqi.domain.calendar import next_business_day
 
 pytestmark = pytest.mark.e2e
 
@@ -53,7 +54,8 @@ def order_body(serial: str, amount: str) -> dict[str, object]:
     return {"company_id": "ACME", "serial": serial,
             "payer": {"name": "Payer GmbH", "account": {"iban": PAYER_IBAN}, "currency": "EUR"},
             "payee": {"name": "Lyon Textiles SARL", "account": {"iban": PAYEE_IBAN}, "country": "FR"},
-            "amount": amount, "currency": "EUR", "requested_execution_date": date.today().isoformat(),
+            "amount": amount, "currency": "EUR",
+            "requested_execution_date": next_business_day(date.today(), "EUR").isoformat(),
             "remittance_info": f"Invoice {serial}"}
 
 

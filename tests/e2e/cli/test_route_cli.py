@@ -16,6 +16,7 @@ from tests.support.orders import make_order
 from yinqi.application.accounts import onboard_account
 from yinqi.bootstrap import build_hub
 from yinqi.config import load_settings
+from yinqi.domain.calendar import next_business_day
 from yinqi.domain.identifiers import Iban
 from yinqi.domain.money import Money
 from yinqi.domain.orders.commands import AccountInput, CreateOrder, PayeeInput, PayerInput
@@ -60,7 +61,7 @@ def create_order(home: Path, db_url: str, amount: str, urgency: str = "normal") 
                         currency="EUR", opening_balance=Money.parse("10000.00", "EUR"), name="Acme")
     command = CreateOrder(
         company_id="ACME", serial=f"S-{amount}-{urgency}", amount=amount, currency="EUR", urgency=urgency,
-        requested_execution_date=date.today(),
+        requested_execution_date=next_business_day(date.today(), "EUR"),
         payer=PayerInput(name="Acme", account=AccountInput(iban=IBAN), currency="EUR"),
         payee=PayeeInput(name="Payee", account=AccountInput(iban="FR1420041010050500013M02606"), country="FR"))
     with hub.uow() as uow:
