@@ -2,7 +2,7 @@
 
 `SEALED_COLUMNS` lists every column that holds a vault blob (`v1:<key_id>:…`); its field name,
 the associated data the blob is bound to, is `"<table>.<column>"`. A store that seals a new column
-adds it with `register` (beneficiaries do), so rotation and `keys list` cover it without change.
+is listed here (or adds it with `register`), so rotation and `keys list` cover it without change.
 
 `reseal_batch` rewrites up to N blobs that are not yet under the target key: each is opened and
 sealed again under the vault's active key, and written back only if the row still holds the blob
@@ -21,6 +21,7 @@ from sqlalchemy import Column, Connection, Table, func, insert, select, update
 
 from yinqi.adapters.crypto.field_encryption import BLOB_VERSION
 from yinqi.adapters.db.tables.bank_messages import bank_messages
+from yinqi.adapters.db.tables.beneficiaries import beneficiaries, beneficiary_changes
 from yinqi.adapters.db.tables.field_keys import field_key_rotations as rot
 from yinqi.adapters.db.tables.idempotency import idempotency_keys
 from yinqi.adapters.db.tables.orders import payment_orders
@@ -52,12 +53,15 @@ SEALED_COLUMNS: list[SealedColumn] = [
     SealedColumn(idempotency_keys, "request_body"),
     SealedColumn(idempotency_keys, "response_body_enc"),
     SealedColumn(bank_statements, "account_enc"),
+    SealedColumn(beneficiaries, "account_enc"),
+    SealedColumn(beneficiary_changes, "new_account_enc"),  # append-only, but re-sealing is let through
+    SealedColumn(beneficiary_changes, "old_account_enc"),
 ]
 
 
 def register(table: Table, column: str) -> None:
-    """Add a column holding vault blobs (idempotent). Its table must be mutable: a rotation
-    rewrites the blob in place."""
+    """Add a column holding vault blobs (idempotent). A rotation rewrites the blob in place: the
+    table must let that UPDATE through (append-only tables allow it for their sealed columns only)."""
     sealed = SealedColumn(table, column)
     if sealed not in SEALED_COLUMNS:
         SEALED_COLUMNS.append(sealed)

@@ -62,6 +62,13 @@ class SqlUnitOfWork:
         finally:
             self._atomic_depth -= 1
 
+    @contextmanager
+    def savepoint(self) -> Iterator[SqlUnitOfWork]:
+        """A SAVEPOINT: what is written inside is rolled back alone when the block raises, and the
+        transaction goes on (bulk intake retries a batch without the row a concurrent writer took)."""
+        with self.conn.begin_nested():
+            yield self
+
     def commit(self) -> None:
         if self._atomic_depth:
             return
@@ -151,7 +158,7 @@ class SqlUnitOfWork:
     def beneficiaries(self) -> Any:
         from yinqi.adapters.db.beneficiary_store import SqlBeneficiaryStore
 
-        return self._store("beneficiaries", lambda: SqlBeneficiaryStore(self.conn))
+        return self._store("beneficiaries", lambda: SqlBeneficiaryStore(self.conn, self.vault))
 
     @property
     def approvals(self) -> Any:
@@ -170,3 +177,9 @@ class SqlUnitOfWork:
         from yinqi.adapters.db.field_key_store import SqlFieldKeyStore
 
         return self._store("field_keys", lambda: SqlFieldKeyStore(self.conn, self.vault))
+
+    @property
+    def recon(self) -> Any:
+        from yinqi.adapters.db.recon_store import SqlReconStore
+
+        return self._store("recon", lambda: SqlReconStore(self.conn))

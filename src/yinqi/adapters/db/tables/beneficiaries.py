@@ -8,8 +8,11 @@ UPDATE and DELETE on `beneficiary_changes` (triggers in migration 0006), so the 
 proposed and who approved which account cannot be rewritten. `beneficiaries.pending_change_id`
 names the one change still waiting; `version` is the optimistic lock.
 
-Account numbers follow `payment_orders`: `*_account_scheme`, `*_account_number`, `*_bank_code`
-(clear text until field encryption lands with R19, which treats every `*_account_number` alike).
+Account numbers follow `payment_orders` (R19, revision 0010_seal_beneficiaries): `*_account_enc`
+holds the sealed number, `account_bidx` its blind index (lookups compare it), `*_account_masked` the
+display form; `*_account_number` is written no more and keeps clear values only on rows older than
+that revision. A key rotation re-seals `beneficiary_changes`' two sealed columns in place: the only
+UPDATE its append-only guard lets through.
 """
 
 from sqlalchemy import CheckConstraint, Column, DateTime, Index, Integer, String, Table, Text
@@ -24,7 +27,10 @@ beneficiaries = Table(
     Column("name", String(140), nullable=False),
     Column("name_key", String(140), nullable=False),  # normalised name, for matching payees
     Column("account_scheme", String(8), nullable=False),
-    Column("account_number", String(34), nullable=False),
+    Column("account_number", String(34), nullable=True),  # pre-0010 rows only
+    Column("account_enc", Text, nullable=True),
+    Column("account_bidx", String(32), nullable=True),
+    Column("account_masked", String(40), nullable=True),
     Column("bank_code", String(12), nullable=True),
     Column("bic", String(11), nullable=True),
     Column("country", String(2), nullable=False),
@@ -37,7 +43,7 @@ beneficiaries = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("version", Integer, nullable=False),
     Index("ix_beneficiaries_company_name", "company_id", "name_key"),
-    Index("ix_beneficiaries_company_account", "company_id", "account_number"),
+    Index("ix_beneficiaries_company_account_bidx", "company_id", "account_bidx"),
 )
 
 beneficiary_changes = Table(
@@ -63,6 +69,10 @@ beneficiary_changes = Table(
     Column("old_account_number", String(34), nullable=True),
     Column("old_bank_code", String(12), nullable=True),
     Column("cooling_off_until", DateTime(timezone=True), nullable=True),
+    Column("new_account_enc", Text, nullable=True),
+    Column("new_account_masked", String(40), nullable=True),
+    Column("old_account_enc", Text, nullable=True),
+    Column("old_account_masked", String(40), nullable=True),
     CheckConstraint("seq IN (1, 2)", name="seq_proposal_or_decision"),
     Index("ix_beneficiary_changes_beneficiary", "beneficiary_id", "change_id"),
 )
