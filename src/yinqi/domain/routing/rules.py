@@ -11,7 +11,8 @@ reasons a channel was not usable. The rules, each with a stable code:
 - PAYMENT_LIMIT / DAILY_LIMIT: the amount exceeds the per-payment limit, or the day's limit with
   what is already routed to the channel today;
 - CUT_OFF: today's cut-off has passed. An instant order is refused; any other moves to the next
-  business day (Monday to Friday; bank holidays are not modelled yet) and says so in a note.
+  business day of the order's currency (weekends and that currency's bank holidays, from
+  `domain.calendar`) and says so in a note. A requested day that is a holiday moves the same way.
 
 Among the usable channels the order is deterministic: urgency fit, then cost, then name. Losers
 get RANKED_LOWER with the comparison that decided it. Time is passed in (`now`, aware); nothing
@@ -24,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from yinqi.domain import calendar
 from yinqi.domain.orders.order import PaymentOrder, Urgency
 from yinqi.domain.problems import DomainError
 from yinqi.domain.routing.channel import Channel, ChannelType
@@ -195,22 +197,31 @@ def _timing(facts: OrderFacts, c: Channel, now: datetime) -> tuple[date, list[Re
     cutoff = c.cutoff_time
     day = max(facts.requested_execution_date, local.date())
     if cutoff is None or day > local.date() or local.time() < cutoff:
-        return day, []
+        return _business_day_from(day, facts.currency, why=f"{day.isoformat()} is not a business day")
     where = f"cut-off {c.cutoff} {c.zone.key} passed (now {local:%H:%M})"
     if facts.urgency is Urgency.INSTANT:
         return day, [Reason("CUT_OFF", f"{where}: an instant order cannot wait")]
-    shifted = next_business_day(local.date())
+    shifted = next_business_day(local.date(), facts.currency)
     return shifted, [Reason("SHIFTED", f"{where}: executes on the next business day {shifted.isoformat()}")]
 
 
-def next_business_day(day: date) -> date:
-    """The next Monday-to-Friday after `day`.
+def _business_day_from(day: date, currency: str, *, why: str) -> tuple[date, list[Reason]]:
+    """`day` itself when the currency's banks work then; else the next such day, with a note."""
+    if calendar.is_business_day(day, currency):
+        return day, []
+    moved = calendar.next_business_day(day, currency)
+    return moved, [Reason("SHIFTED", f"{why} for {currency}: executes on {moved.isoformat()}")]
 
-    >>> next_business_day(date(2026, 3, 6)).isoformat()  # a Friday
+
+def next_business_day(day: date, currency: str) -> date:
+    """The first business day of `currency` strictly after `day` (weekends and bank holidays).
+
+    >>> next_business_day(date(2026, 3, 6), "EUR").isoformat()  # a Friday
     '2026-03-09'
+    >>> next_business_day(date(2030, 4, 18), "EUR").isoformat()  # Thursday before Good Friday
+    '2030-04-23'
     """
-    following = day + timedelta(days=1)
-    return following if following.weekday() < 5 else following + timedelta(days=7 - following.weekday())
+    return calendar.next_business_day(day + timedelta(days=1), currency)
 
 
 def _fit(facts: OrderFacts, c: Channel) -> int:

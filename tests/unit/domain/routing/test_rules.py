@@ -186,9 +186,18 @@ def test_an_invalid_channel_cannot_be_built(kw: dict[str, object]) -> None:
         channel(str(kw.pop("name", "a")), **kw)
 
 
-def test_next_business_day_skips_the_weekend() -> None:
-    assert next_business_day(date(2026, 3, 5)) == date(2026, 3, 6)
-    assert next_business_day(date(2026, 3, 7)) == date(2026, 3, 9)
+def test_next_business_day_skips_the_weekend_and_the_currency_holidays() -> None:
+    assert next_business_day(date(2026, 3, 5), "EUR") == date(2026, 3, 6)
+    assert next_business_day(date(2026, 3, 7), "EUR") == date(2026, 3, 9)
+    assert next_business_day(date(2026, 12, 24), "EUR") == date(2026, 12, 28)  # TARGET2 closes 25 and 26 Dec
+    assert next_business_day(date(2026, 9, 30), "CNY") == date(2026, 10, 8)  # National Day week
+
+
+def test_a_requested_bank_holiday_moves_to_the_next_business_day_with_a_note() -> None:
+    facts = replace(FACTS, requested_execution_date=date(2030, 4, 19))  # Good Friday, TARGET2 closed
+    chosen = route(facts=facts, channels=[channel("a")], now=datetime(2030, 4, 15, 9, 0, tzinfo=UTC)).chosen
+    assert chosen is not None and chosen.execution_date == date(2030, 4, 23)
+    assert [n.code for n in chosen.notes] == ["SHIFTED"] and "2030-04-19" in chosen.notes[0].message
 
 
 def test_order_facts_come_from_the_order() -> None:
