@@ -18,7 +18,8 @@ run: $(STAMP)
 
 test: $(STAMP)
 	@PG_URL=$$(YINQI_PG_FSYNC=off scripts/pg-test-server.sh) && \
-	  YINQI_TEST_PG_URL=$$PG_URL $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	  YINQI_TEST_PG_URL=$$PG_URL $(BIN)/python -m pytest -q -p no:cacheprovider \
+	    -n $${YINQI_TEST_WORKERS:-3} --dist loadscope $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -x -m "not e2e and not browser and not slow" $(PYTEST_ARGS)

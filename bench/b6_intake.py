@@ -7,13 +7,20 @@ IBANs) and one payer account; all-or-nothing mode (every row checked first, then
 of 500 per transaction), on SQLite (WAL, synchronous FULL) and PostgreSQL.
 
 Arms, side by side in one run:
-- hub: `application.intake.import_orders` on the parsed file (parse and all included);
-- naive: the same orders one transaction each through `orders.create_order` (what N API calls
-  cost without HTTP), 2,000 orders (quick 500): fsync-bound, so the rate does not depend on size;
+- hub: `application.intake.import_orders` on the parsed file (parse and all included): chunks of
+  500 rows through `order_batch.store_orders`, one multi-row INSERT per table and one commit each;
+- naive: the same orders one transaction each through `orders.create_order` (the same stage
+  code, a batch of one: what N API calls cost without HTTP), 2,000 orders (quick 500);
 - peer: plain lxml parse of the same pain.001, reading every transaction's fields (what a
   parse-only ERP tool such as sepaxml's reader side can do), and csv.DictReader for the CSV;
 - ceiling: our own parse and mapping to commands (`read_order_file` + rows), no database.
 Ratios: hub/naive and hub/ceiling. Targets: ≥ 5,000 orders/s SQLite, ≥ 3,000 PostgreSQL.
+
+Stage breakdown (BENCHMARKS.md: no stage > 40 % of wall time): one more hub import per backend
+(CSV, quick size) with the stage functions wrapped by `StageClock`, which books each call's own
+time (its callees' time goes to their stages) to parse, validate, events, holds, plan, encrypt,
+audit seal, insert, commit; the rest is "other". From the shares, the Amdahl bound of each stage
+(1 / share × rate: the rate if everything else took no time) shows what limits the rate.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lxml import etree
+from rich.console import Console
+from rich.table import Table
 from schwifty import IBAN
 
 from bench.harness import ArmResult, fresh_database, ratio, report, run_arm
@@ -183,6 +192,90 @@ def peer_csv_arm(data: bytes, n: int) -> Any:
     return arm
 
 
+# --- stage breakdown -------------------------------------------------------------------------------
+class StageClock:
+    """Wraps functions and methods to book their own time (minus wrapped callees) per stage."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = {}
+        self._stack: list[float] = []
+        self._undo: list[tuple[Any, str, Any]] = []
+
+    def wrap(self, owner: Any, name: str, stage: str) -> None:
+        original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+
+        def timed(*a: Any, **k: Any) -> Any:
+            start = time.perf_counter()
+            self._stack.append(0.0)
+            try:
+                return original(*a, **k)
+            finally:
+                inner, spent = self._stack.pop(), time.perf_counter() - start
+                self.totals[stage] = self.totals.get(stage, 0.0) + spent - inner
+                if self._stack:
+                    self._stack[-1] += spent
+        setattr(owner, name, timed)
+        self._undo.append((owner, name, original))
+
+    def restore(self) -> None:
+        for owner, name, original in reversed(self._undo):
+            setattr(owner, name, original)
+        self._undo.clear()
+
+
+def stage_clock() -> StageClock:
+    from yinqi.adapters.db import approval_store, audit_store, beneficiary_store, order_repository, outbox_store, uow
+    from yinqi.adapters.files import orders_csv
+    from yinqi.application import holds, intake, order_batch
+    from yinqi.domain.orders.order import PaymentOrder
+
+    clock = StageClock()
+    for owner, name, stage in [
+        (orders_csv, "command_from_cells", "parse (row → command)"),
+        (intake, "check_create_order", "validate (check pass)"),
+        (order_batch, "build_order", "validate (build)"), (PaymentOrder, "created", "events"),
+        (PaymentOrder, "move_to", "events"), (holds.HoldFinder, "__init__", "holds"),
+        (holds.HoldFinder, "holds", "holds"), (order_batch, "make_plan", "plan"),
+        (order_batch.approval_policy, "keyed_digest", "plan"), (FieldKeyring, "seal", "encrypt"),
+        (FieldKeyring, "blind_index", "encrypt"), (audit_store, "seal", "audit seal"),
+        (order_repository.SqlOrderRepository, "add_many", "insert"),
+        (order_repository.SqlOrderRepository, "serials_in_use", "insert"),
+        (order_repository.SqlOrderRepository, "end_to_end_ids_in_use", "insert"),
+        (order_repository.SqlOrderRepository, "get", "insert"),
+        (beneficiary_store.SqlBeneficiaryStore, "find_for_payees", "insert"),
+        (approval_store.SqlApprovalStore, "add_plans", "insert"), (audit_store.SqlAuditStore, "append_many", "insert"),
+        (outbox_store.SqlOutbox, "add_many", "insert"), (uow.SqlUnitOfWork, "commit", "commit"),
+    ]:
+        clock.wrap(owner, name, stage)
+    return clock
+
+
+def stage_breakdown(backend: str, pg_url: str | None, tmp: str, data: bytes, n: int) -> dict[str, Any]:
+    new_uow, close = fresh_hub(backend, pg_url, tmp)
+    clock = stage_clock()
+    try:
+        t0 = time.perf_counter()
+        parsed = read_order_file(data, file_name="b6.csv", company_id="ACME")
+        result = import_orders(new_uow=new_uow, clock=Clock(), principal=OPERATOR, file=parsed, company_id="ACME")
+        wall = time.perf_counter() - t0
+        assert result.status == "completed" and len(result.accepted) == n
+    finally:
+        clock.restore()
+        close()
+    stages = {**clock.totals, "other": wall - sum(clock.totals.values())}
+    rate = n / wall
+    shares = {k: v / wall for k, v in sorted(stages.items(), key=lambda kv: -kv[1])}
+    table = Table(title=f"B6 stage breakdown, {backend}, {n:,} CSV orders, {rate:,.0f} orders/s instrumented")
+    for col in ("stage", "seconds", "share", "µs/order", "Amdahl bound orders/s"):
+        table.add_column(col)
+    for k, share in shares.items():
+        table.add_row(k, f"{stages[k]:.2f}", f"{share:.1%}", f"{stages[k] / n * 1e6:.0f}",
+                      f"{rate / share:,.0f}" if share > 0 else "-")
+    Console().print(table)
+    return {"backend": backend, "orders": n, "wall_s": wall, "rate": rate, "seconds": stages, "shares": shares,
+            "largest": max(shares, key=lambda k: shares[k])}
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     quick = bool(getattr(args, "quick", False))
     n, naive_n = (10_000, 500) if quick else (100_000, 2_000)
@@ -192,6 +285,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     arms: list[ArmResult] = []
     ratios: dict[str, float] = {}
     notes: list[str] = []
+    breakdowns: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(dir=os.environ.get("YINQI_BENCH_TMP")) as tmp:
         ceilings = {fmt: run_arm(f"ceiling parse+map {fmt}", ceiling_arm(data, f"b6.{_ext(fmt)}", n), runs=3,
                                  unit="orders/s", note="read_order_file + rows, no database")
@@ -204,6 +298,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if backend == "postgresql" and not pg_url:
                 notes.append("PostgreSQL arms skipped: YINQI_BENCH_PG_URL not set")
                 continue
+            breakdowns.append(stage_breakdown(backend, pg_url, tmp, csv_bytes(min(n, 10_000), ibans), min(n, 10_000)))
             naive = run_arm(f"{backend} naive create_order", naive_arm(backend, pg_url, tmp, files["csv"], naive_n),
                             runs=1, warmup=0, unit="orders/s", note="1 transaction per order")
             arms.append(naive)
@@ -214,7 +309,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 ratios[f"{backend} {fmt} hub/naive"] = ratio(hub, naive)
                 ratios[f"{backend} {fmt} hub/ceiling"] = ratio(hub, ceilings[fmt])
                 ratios[f"{backend} {fmt} hub/peer"] = ratio(hub, peers[fmt])
-    meta = {"orders": n, "naive_orders": naive_n, "counterparties": COUNTERPARTIES, "quick": quick, "notes": notes,
+    meta = {"stages": breakdowns,
+            "orders": n, "naive_orders": naive_n, "counterparties": COUNTERPARTIES, "quick": quick, "notes": notes,
             "targets": {"sqlite": 5_000, "postgresql": 3_000}}
     return report("B6_intake", arms, ratios=ratios, meta=meta)
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, create_engine, text
 
 from yinqi.adapters.db.engine import make_engine, normalise_url
@@ -22,6 +23,11 @@ from yinqi.adapters.db.migrate import upgrade
 REPO = Path(__file__).resolve().parent.parent
 TESTDATA = Path(os.environ.get("YINQI_TESTDATA", REPO.parent / "shared" / "testdata"))
 BACKENDS = ["sqlite", "postgresql"]
+
+# Property tests judge behaviour, not speed: on a shared 2-core CI machine a slow example is load,
+# not a bug, so no per-example deadline (benchmarks measure speed, see bench/).
+settings.register_profile("yinqi", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("yinqi")
 
 
 def pg_admin_url() -> str | None:

@@ -7,7 +7,7 @@ simulated crashes, and after every step checks the hub against a pure reference 
 - the trial balance is zero in every currency;
 - the ledger balances equal the model's, which are derived from order states alone
   (available = opening − reserved − settled; held = reserved; outgoing = settled);
-- no payment is booked twice at the bank; no statement line settles two orders;
+- no payment is booked twice at the bank; every settled order is claimed by exactly one match;
 - every order's event chain verifies (so every state change went through the transition table).
 At the end, with faults off, the worker drains: no order is left in flight and the bank's balance
 equals the opening balance minus what the hub settled. Hypothesis prints the failing rule sequence;
@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, assume, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from sandbox_bank.bank import SandboxBank
 from sandbox_bank.faults import Faults
@@ -34,7 +34,7 @@ from tests.support.orders import MAKER, checker, install_policy, limit_policy
 from tests.support.vault import funds_codes
 from yinqi.adapters.db.engine import make_engine
 from yinqi.adapters.db.migrate import upgrade
-from yinqi.adapters.db.tables.statements import reconciliation_matches
+from yinqi.adapters.db.tables.reconciliation import reconciliation_claims
 from yinqi.application import approvals
 from yinqi.application import orders as order_cases
 from yinqi.application.accounts import onboard_account
@@ -201,9 +201,10 @@ class PaymentHubMachine(RuleBasedStateMachine):
             return
         assert all(n == 1 for n in self.bank.counts()["booked"].values())
         with self.hub.engine.connect() as conn:
-            matches = conn.execute(select(func.count(), func.count(func.distinct(reconciliation_matches.c.entry_id)))
-                                   ).one()
-        assert matches[0] == matches[1]
+            claimed = conn.execute(select(reconciliation_claims.c.ref)
+                                   .where(reconciliation_claims.c.kind == "order")).scalars().all()
+        settled = {i for i, s in self.states().items() if s is OrderState.SETTLED}
+        assert len(claimed) == len(set(claimed)) and set(claimed) == settled  # settled through one match each
 
     @invariant()
     def every_event_chain_verifies(self) -> None:

@@ -85,7 +85,8 @@ def change_view(c: BeneficiaryChange, *, reveal: bool = False) -> dict[str, Any]
 def _visible(principal: Principal, company_id: str, *, what: str, object_id: str) -> None:
     if not principal.can_see_company(company_id):
         raise (BeneficiaryChangeNotFound if what == "change" else BeneficiaryNotFound)(
-            f"beneficiary {what} {object_id} does not exist", where=f"{what}_id", rule="exists", value=object_id)
+            f"beneficiary {'change ' if what == 'change' else ''}{object_id} does not exist", where=f"{what}_id",
+            rule="exists", value=object_id)  # word for word the store's answer for a missing id (R18)
 
 
 def _load(uow: Any, principal: Principal, beneficiary_id: str) -> Beneficiary:

@@ -57,30 +57,55 @@ class ApprovalLimitInvalid(DomainError):
     code = "AMOUNT_INVALID"
 
 
-# --- the first admin and companies ------------------------------------------------------------
+# --- the first admins and companies ------------------------------------------------------------
 def bootstrap_admin(*, uow: IdentityUnitOfWork, clock: Clock, username: str, password: str, company_id: str,
-                    company_name: str) -> User:
-    """The very first user, an admin, with its company: the one admin grant without a second admin.
+                    company_name: str = "", vouched_by: Principal | None = None) -> User:
+    """An admin made without a second admin's approval: the only way a hub gets its first two, since
+    every later grant of ADMIN needs an approving admin other than the requester (ADR 0009).
+
+    Allowed while the hub has fewer than two active admins, and only from the server's command line:
+    - no user at all: the first admin, and their company (created with `company_name`);
+    - one active admin: a second one, vouched for by that admin (`vouched_by`, password checked by
+      the caller), who is the actor of the audit event; the company must exist;
+    - users but no active admin (every admin disabled): a recovery admin, audited as such.
 
     Raises:
-        Conflict (CONFLICT): a user exists already.
-        UsernameInvalid, PasswordTooWeak, CompanyInvalid (VALIDATION_FAILED).
+        Conflict (CONFLICT): two active admins exist, or one exists and does not vouch.
+        Forbidden (FORBIDDEN): `vouched_by` is not an active admin.
+        UsernameInvalid, PasswordTooWeak, CompanyInvalid (VALIDATION_FAILED).  UserExists (USER_EXISTS).
+        NotFound (NOT_FOUND): a later admin's company does not exist.
     """
     now = clock.now()
-    if uow.identity.count_users() > 0:
-        raise Conflict("users exist already; an admin creates further users", where="username",
-                       rule="bootstrap_once")
+    first = uow.identity.count_users() == 0
+    admins = [] if first else [u for u in uow.identity.list_users() if Role.ADMIN in u.roles and not u.disabled]
+    if len(admins) >= 2:
+        raise Conflict("the hub has two active admins: a further admin is a role grant another admin approves",
+                       where="username", rule="bootstrap_while_fewer_than_two_admins")
+    if admins and vouched_by is None:
+        raise Conflict(f"an admin exists: a second admin is bootstrapped with that admin vouching "
+                       f"(yinqi users bootstrap-admin {username} --as {admins[0].username})",
+                       where="vouched_by", rule="vouched_by_admin")
+    if vouched_by is not None and (not vouched_by.has_role(Role.ADMIN) or
+                                   vouched_by.user_id not in {a.id for a in admins}):
+        raise Forbidden(f"{vouched_by.actor_id} is not an active admin and cannot vouch for one",
+                        where="vouched_by", rule="active_admin", value=vouched_by.actor_id)
     name = normalise_username(username)
     check_password(password, username=name)
+    if not first and uow.identity.find_user(name) is not None:
+        raise UserExists(f"user {name!r} exists already", where="username", rule="unique", value=name)
     user = User(id=str(uuid.uuid4()), username=name, display_name=name, roles=frozenset({Role.ADMIN}),
                 companies=frozenset({_check_company_id(company_id)}), approval_limit_minor=None, disabled=False,
                 totp_enrolled=False, password_changed_at=now, created_at=now)
-    actor = principal_of(user, channel=Channel.CLI, source_address="cli")
+    actor = vouched_by or principal_of(user, channel=Channel.CLI, source_address="cli")
     if not uow.identity.company_exists(company_id):
+        if not first:
+            raise NotFound(f"no company {company_id!r}", where="company_id", rule="exists", value=company_id)
         _add_company(uow, actor, company_id, company_name, now)
     uow.identity.add_user(user, password_hash=uow.identity.passwords.hash(normalise_password(password)))
-    write_audit(uow, actor, "user.bootstrap_admin", at=now, object_id=user.id, after=user.as_audit(),
-                reason="first user of the hub")
+    reason = ("first user of the hub" if first else
+              f"second admin, vouched for by {vouched_by.actor_id}" if vouched_by else
+              "recovery admin: no active admin left")
+    write_audit(uow, actor, "user.bootstrap_admin", at=now, object_id=user.id, after=user.as_audit(), reason=reason)
     uow.commit()
     return user
 

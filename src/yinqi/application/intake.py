@@ -1,8 +1,8 @@
 """Order intake: a batch or a file (CSV, XLSX, pain.001) becomes payment orders, as an import job.
 
 What it guarantees:
-- every order goes through `orders.create_order` (one call site, `_create`), so an imported order
-  obeys exactly the rules of one entered by hand;
+- every order goes through `order_batch` (`store_orders` per chunk), the path `create_order`
+  takes too, so an imported order obeys exactly the rules of one entered by hand;
 - every problem of every row is reported as data (`RowError`: where, field, rule, message),
   never just the first (STYLE rule 5);
 - `all-or-nothing` (the default) stores nothing when any row has a problem: every row is checked
@@ -18,9 +18,9 @@ What it guarantees:
 - progress is visible while it runs: the job row is updated after every chunk in a short
   transaction of its own, and `on_progress(phase, done, total)` tells the CLI.
 
-A chunk in which `create_order` fails for another reason than the row's own validation (a serial
-taken by a concurrent import, insufficient funds ...) is rolled back and replayed without that row;
-in all-or-nothing mode such a failure after earlier chunks were stored ends the job `failed`.
+A row of a chunk refused for another reason than its own validation (a serial taken by a
+concurrent import, insufficient funds ...) is left out by `store_orders` and reported; in
+all-or-nothing mode such a failure after earlier chunks were stored ends the job `failed`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from yinqi.application import orders
 from yinqi.application.import_report import (
     AcceptedRow,
     ImportJob,
@@ -43,6 +42,7 @@ from yinqi.application.import_report import (
     Row,
     RowError,
 )
+from yinqi.application.order_batch import MAX_BATCH_ORDERS, create_orders, store_orders
 from yinqi.application.ports import Clock
 from yinqi.domain.identity.permissions import Permission, require
 from yinqi.domain.identity.principal import Forbidden, Principal
@@ -57,14 +57,6 @@ __all__ = [
 ]
 
 CHUNK_ROWS = 500
-MAX_BATCH_ORDERS = 10_000
-
-
-# --- the one call into the order use case ------------------------------------------------------
-def _create(uow: Any, clock: Clock, principal: Principal, command: CreateOrder) -> PaymentOrder:
-    """Imported orders follow the approval policy like any other (source "import"; the built-in
-    policy sends every imported order to an approver)."""
-    return orders.create_order(uow=uow, clock=clock, principal=principal, command=command)
 
 
 # --- jobs ----------------------------------------------------------------------------------------
@@ -126,7 +118,7 @@ def create_batch(*, uow: Any, clock: Clock, principal: Principal, commands: list
     Raises:
         ImportRefused (IMPORT_REFUSED): all-or-nothing and some row has a problem (every problem).
         Forbidden (FORBIDDEN): the principal may not create orders for a company in the batch.
-        DomainError: `create_order` refused a checked row (e.g. a serial taken concurrently).
+        DomainError: a checked row was refused when stored (e.g. a serial taken concurrently).
     """
     if len(commands) > MAX_BATCH_ORDERS:
         raise ValidationFailed([Problem("BATCH_TOO_LARGE", f"a batch holds at most {MAX_BATCH_ORDERS} orders",
@@ -145,8 +137,9 @@ def create_batch(*, uow: Any, clock: Clock, principal: Principal, commands: list
                             "nothing was stored", [e.as_problem() for e in checked.errors],
                             details={"rejected": result.rejected, "total": len(rows)})
     with uow.atomic():
-        for where, command in checked.valid:
-            result.accepted.append(_accepted(where, command, _create(uow, clock, principal, command)))
+        created = create_orders(uow=uow, clock=clock, principal=principal, commands=[c for _, c in checked.valid])
+    result.accepted = [_accepted(where, command, order)
+                       for (where, command), order in zip(checked.valid, created, strict=True)]
     uow.commit()
     return result
 
@@ -398,37 +391,20 @@ class _Run:
                                     [f.as_problem() for f in failed])
 
     def store_chunk(self, uow: Any, rows: list[tuple[str, CreateOrder]]) -> tuple[list[AcceptedRow], list[RowError]]:
-        """Create the chunk's orders in one transaction; a row `create_order` refuses for another
-        reason than its own validation rolls the chunk back, and the chunk is replayed without it."""
-        pending, failed = list(rows), list[RowError]()
-        for _attempt in range(len(rows) + 1):
-            accepted, invalid, broken = self.try_chunk(uow, pending)
-            if broken is None:
-                self.stored.update({a.serial: a.order_id or "" for a in accepted})
-                return accepted, failed + invalid
-            uow.rollback()
-            index, exc = broken
-            where, _command = pending[index]
-            existing = exc.details.get("existing_order_id") if exc.details else None
-            failed.append(self.row_error(where, exc.as_problem(), existing))
-            pending = pending[:index] + pending[index + 1:]
-        raise AssertionError("a chunk is replayed at most once per row")  # pragma: no cover
-
-    def try_chunk(self, uow: Any, rows: list[tuple[str, CreateOrder]]
-                  ) -> tuple[list[AcceptedRow], list[RowError], tuple[int, DomainError] | None]:
-        accepted: list[AcceptedRow] = []
-        invalid: list[RowError] = []
+        """Create the chunk's orders in one transaction (`store_orders`); a refused row is reported
+        with every problem of its own validation, or the one reason it could not be stored."""
         with uow.atomic():
-            for index, (where, command) in enumerate(rows):
-                try:
-                    order = _create(uow, self.clock, self.principal, command)
-                except ValidationFailed as exc:  # raised before anything is written
-                    invalid += [self.row_error(where, p) for p in exc.problems]
-                    continue
-                except DomainError as exc:
-                    return [], [], (index, exc)
-                accepted.append(_accepted(where, command, order))
-        return accepted, invalid, None
+            outcome = store_orders(uow=uow, clock=self.clock, principal=self.principal, commands=[c for _, c in rows])
+        accepted = [_accepted(where, command, order)
+                    for (where, command), order in zip(rows, outcome.orders, strict=True) if order is not None]
+        failed = [e for index, exc in sorted(outcome.refused.items()) for e in self.refusal(rows[index][0], exc)]
+        self.stored.update({a.serial: a.order_id or "" for a in accepted})
+        return accepted, failed
+
+    def refusal(self, where: str, exc: DomainError) -> list[RowError]:
+        if isinstance(exc, ValidationFailed):
+            return [self.row_error(where, p) for p in exc.problems]
+        return [self.row_error(where, exc.as_problem(), exc.details.get("existing_order_id"))]
 
 
 def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:

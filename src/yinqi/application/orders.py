@@ -18,25 +18,22 @@ from the order id and the step (`order:<id>:reserve`), so a re-driven step never
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from yinqi.application import accounts, approval_policy, audit
+from yinqi.application import accounts, audit
 from yinqi.application.ports import AccountVault, Clock, Ledger
 from yinqi.application.webhooks import queue_order_status
 from yinqi.domain.identity.permissions import Permission, require
 from yinqi.domain.identity.principal import Forbidden, Principal, StepUpRequired
 from yinqi.domain.ledger.accounts import InsufficientFunds
-from yinqi.domain.orders.checks import build_order
 from yinqi.domain.orders.commands import CreateOrder
 from yinqi.domain.orders.events import OrderEvent
 from yinqi.domain.orders.lifecycle import OrderState, require_transition
 from yinqi.domain.orders.order import (
     BankMessageMismatch,
     BankStatusUnknown,
-    DuplicateSerial,
     OrderNotFound,
     PaymentOrder,
 )
@@ -119,7 +116,7 @@ def create_order(*, uow: UoW, clock: Clock, principal: Principal, command: Creat
     """Validate and store a new order and give it its approval plan (`application.approval_policy`:
     the active policy plus the order's holds). A plan with no step approves it at once as
     `system:auto-approval`, funds reserved (and RELEASED with `auto_release`); otherwise the order
-    waits in PENDING_APPROVAL.
+    waits in PENDING_APPROVAL. A batch of one for `order_batch`, which holds the steps.
 
     Raises:
         Forbidden (FORBIDDEN): no `order.create` (`order.import` for source "import"), or the
@@ -128,49 +125,19 @@ def create_order(*, uow: UoW, clock: Clock, principal: Principal, command: Creat
         DuplicateSerial (DUPLICATE_SERIAL): the company already used this serial.
         InsufficientFunds (INSUFFICIENT_FUNDS): auto-approval could not reserve the amount.
     """
-    require(principal, Permission.ORDER_IMPORT if command.source == "import" else Permission.ORDER_CREATE)
-    _require_company(principal, command.company_id.strip() if isinstance(command.company_id, str) else "")
-    now = clock.now()
-    actor = principal.actor_id
-    order = build_order(command, order_id=order_id or str(uuid.uuid4()), today=now.date(), actor=actor,
-                        at=now)
-    existing = uow.orders.find_by_serial(order.company_id, order.serial.value)
-    if existing is not None:
-        raise DuplicateSerial.of(existing)
-    order, created = order.created(actor=actor, at=now)
-    order, validated = order.move_to(S.VALIDATED, actor=actor, at=now, reason="all checks passed")
-    events = [created, validated]
-    plan = approval_policy.plan_for(uow, order, now=now)
-    if plan.auto:
-        order = _approve(uow, order, events, actor=AUTO_APPROVER, at=now,
-                         reason=f"auto-approval rule of policy version {plan.policy_version}: "
-                                f"{'; '.join(plan.matched_rules)}")
-        if auto_release:
-            order = _release(uow, order, events, actor=AUTO_RELEASER, at=now)
-    else:
-        order = _record(order, events, S.PENDING_APPROVAL, actor=actor, at=now,
-                        reason=f"{len(plan.steps)} approval step(s) under policy version {plan.policy_version}")
-    uow.orders.add(order, events)
-    approval_policy.store_plan(uow, order, plan, at=now)
-    audit.record(uow, principal=principal, action="order.create", object_type="payment_order", object_id=order.id,
-                 at=now, company_id=order.company_id, after=_audit_view(order))
-    queue_order_status(uow.outbox, order, events)
-    uow.commit()
-    return order
+    from yinqi.application.order_batch import store_orders  # it builds on the steps below
+
+    outcome = store_orders(uow=uow, clock=clock, principal=principal, commands=[command], auto_release=auto_release,
+                           order_ids=None if order_id is None else [order_id])
+    if outcome.refused:
+        raise outcome.refused[0]
+    return outcome.stored[0]
 
 
 def _require_company(principal: Principal, company_id: str) -> None:
     if not principal.can_see_company(company_id):
         raise Forbidden(f"{principal.actor_id} may not act for company {company_id}", where="company_id",
                         rule="company_granted", value=company_id)
-
-
-def _audit_view(order: PaymentOrder) -> dict[str, Any]:
-    """What the audit trail keeps of an order: no full account number (masked only)."""
-    return {"serial": order.serial.value, "state": order.state.value, "amount": order.amount.format(),
-            "currency": order.amount.currency, "payee_name": order.payee.name,
-            "payee_account": order.payee.account.masked, "requested_execution_date":
-            order.requested_execution_date.isoformat(), "source": order.source.value}
 
 
 # --- release and sending ------------------------------------------------------------------------

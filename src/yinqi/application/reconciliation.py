@@ -4,14 +4,17 @@
 its own transaction right after storing entries, and `run_reconciliation` (the `yinqi recon run`
 command) runs it on demand, optionally as a dry run that commits nothing.
 
-What is booked in this slice, and what is only returned (see ADR 0007):
+What is booked (ADR 0007, match groups since revision 0009):
 
-* booked: an auto match (confidence at or above the threshold, no rival) that is 1:1 with the
-  exact amount. It is recorded in `reconciliation_matches` and the order is settled.
-* returned as a suggestion, even when the engine would book it: a fee-drift match (the fee
-  posting comes with the exceptions queue; settling it now would leave the fee unbooked), and a
-  1:N or N:1 match (`reconciliation_matches` holds one entry and one order per row, both unique;
-  match groups need the schema of the next slice). The reason list says which.
+* every automatic match (confidence at or above the threshold, no rival), whatever its strategy:
+  1:1, 1:N (one line for a batch booking), N:1 (instalments), with or without a fee the bank kept.
+  It becomes one match group (`recon_booking.book_group`): the fee posted, the orders settled, the
+  lines and orders claimed.
+* held as a suggestion for a person: an automatic match whose fee the account's available funds
+  cannot cover (`NEEDS_FEE_POSTING`), and everything the engine itself only suggests.
+* never touched: lines and orders an active group claims (an automatic run never overwrites a
+  manual or accepted match), and lines a person took out of a group (an unmatch): those stay with
+  people, in the exceptions queue (`recon_queue`, `recon_decisions`).
 * a line whose end-to-end id names one of our orders that is not open (settled, rejected, still
   RELEASED) is never matched to another order on weaker evidence: it is a discrepancy.
 """
@@ -24,10 +27,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from yinqi.application import orders as order_cases
 from yinqi.application.ports import Clock
-from yinqi.domain.orders.lifecycle import OrderState
+from yinqi.application.recon_booking import OPEN_STATES, book_group
+from yinqi.domain.ledger.accounts import InsufficientFunds
 from yinqi.domain.reconciliation.engine import match_statement
+from yinqi.domain.reconciliation.groups import (
+    GroupItem,
+    GroupLine,
+    GroupStatus,
+    ReconAccountsMixed,
+    ReconAmountsDiffer,
+    ReconCurrencyMixed,
+    plan_group,
+)
 from yinqi.domain.reconciliation.model import (
     Direction,
     Discrepancy,
@@ -39,16 +51,14 @@ from yinqi.domain.reconciliation.model import (
     ReasonCode,
     Rule,
     StatementLine,
-    Strategy,
 )
 from yinqi.domain.reconciliation.tolerance import DEFAULT_POLICY, MatchPolicy
 
 MATCHER = "reconciliation"
-OPEN_STATES = (OrderState.SENT, OrderState.ACCEPTED)
 PAGE = 500
 MAX_OPEN_ORDERS = 200_000  # a bound on one run; more open orders than this wait for the next run
-FEE_HELD = Reason(ReasonCode.NEEDS_FEE_POSTING, "fee postings come with the exceptions queue")
-GROUP_HELD = Reason(ReasonCode.NEEDS_GROUP_STORE, "1:N and N:1 matches need match groups in the schema")
+FEE_HELD = Reason(ReasonCode.NEEDS_FEE_POSTING, "the account's available funds do not cover the fee")
+ACCOUNTS_HELD = Reason(ReasonCode.AMBIGUOUS, "the lines are on different accounts or do not add up")
 
 
 @dataclass
@@ -90,34 +100,46 @@ def run_reconciliation(*, uow_factory: Callable[[], Any], clock: Clock, account:
 
 def reconcile_in(uow: Any, *, clock: Clock, account: str | None = None, dry_run: bool = False,
                  policy: MatchPolicy = DEFAULT_POLICY) -> ReconciliationRun:
-    """Plan and (unless dry) apply one reconciliation inside the caller's unit of work."""
+    """Plan and (unless dry) book one reconciliation inside the caller's unit of work."""
     run = ReconciliationRun(dry_run=dry_run, account=account)
     entries = _unmatched_entries(uow, account)
-    orders = _open_orders(uow, account)
-    lines, foreign = _lines(uow, entries, open_ids={o.id for o in orders})
+    orders = open_orders(uow, account)
+    lines, foreign = engine_lines(uow, entries, open_ids={o.id for o in orders})
     with paused_gc():
         result = match_statement(lines=lines, items=[order_item(o) for o in orders], policy=policy)
     _fill(run, result, foreign, entries=len(entries), orders=len(orders))
     if not dry_run:
-        now = clock.now()
-        for match in run.booked:
-            uow.statements.record_match(entry_id=match.line_ids[0], order_id=match.item_ids[0],
-                                        rule=stored_rule(match), confidence=f"{match.confidence:.4f}",
-                                        at=now, actor=MATCHER)
-            order_cases.settle_order(uow=uow, order_id=match.item_ids[0], actor=MATCHER, clock=clock)
-            run.settled.append(match.item_ids[0])
+        by_entry = {e.id: e for e in entries}
+        by_order = {o.id: o for o in orders}
+        held = [m for m in run.booked if not _book(uow, m, by_entry, by_order, clock=clock, policy=policy)]
+        run.booked = [m for m in run.booked if m not in held]
+        run.settled = [i for m in run.booked for i in m.item_ids]
+        run.suggestions = [*(m._replace(auto=False, reasons=(*m.reasons, _why_held(m))) for m in held),
+                           *run.suggestions]
     return run
 
 
-def bookable(match: Match) -> Match:
-    """The match as this slice may act on it: auto 1:1 exact stays auto, the rest is held."""
-    if not match.auto:
-        return match
-    if match.strategy is not Strategy.ONE_TO_ONE:
-        return match._replace(auto=False, reasons=(*match.reasons, GROUP_HELD))
-    if match.fee_minor:
-        return match._replace(auto=False, reasons=(*match.reasons, FEE_HELD))
-    return match
+def _book(uow: Any, match: Match, entries: dict[int, Any], orders: dict[str, Any], *, clock: Clock,
+          policy: MatchPolicy) -> bool:
+    """Book one automatic match as a group; False (nothing written) when it must wait for a person."""
+    chosen = [orders[i] for i in match.item_ids]
+    try:
+        plan = plan_group(lines=[group_line(entries[i]) for i in match.line_ids],
+                          items=[GroupItem(o.id, -o.amount.minor, o.amount.currency) for o in chosen], policy=policy)
+        book_group(uow, clock=clock, plan=plan, status=GroupStatus.AUTO, actor=MATCHER, rule=stored_rule(match),
+                   confidence=match.confidence, reasons=[str(r) for r in match.reasons], orders=chosen,
+                   company_id=chosen[0].company_id)
+    except (InsufficientFunds, ReconAccountsMixed, ReconAmountsDiffer, ReconCurrencyMixed):
+        return False
+    return True
+
+
+def _why_held(match: Match) -> Reason:
+    return FEE_HELD if match.fee_minor else ACCOUNTS_HELD
+
+
+def group_line(entry: Any) -> GroupLine:
+    return GroupLine(entry.id, entry.amount_minor, entry.currency, entry.account)
 
 
 def stored_rule(match: Match) -> str:
@@ -157,9 +179,8 @@ def paused_gc() -> Iterator[None]:
 
 def _fill(run: ReconciliationRun, result: MatchResult, foreign: list[Discrepancy], *, entries: int,
           orders: int) -> None:
-    held = [bookable(m) for m in result.matches]
-    run.booked = [m for m in held if m.auto]
-    run.suggestions = [m for m in held if not m.auto] + list(result.suggestions)
+    run.booked = list(result.matches)
+    run.suggestions = list(result.suggestions)
     run.discrepancies = foreign + list(result.discrepancies)
     run.entries, run.open_orders = entries, orders
     run.unmatched_entries = len(result.unmatched_line_ids) + len(result.duplicate_line_ids)
@@ -167,15 +188,16 @@ def _fill(run: ReconciliationRun, result: MatchResult, foreign: list[Discrepancy
 
 
 def _unmatched_entries(uow: Any, account: str | None) -> list[Any]:
-    entries = list(uow.statements.unmatched_entries())
+    """Booked lines no group claims, minus those a person took out of a group (they stay with people)."""
+    taken_apart = uow.recon.taken_apart("entry")
+    entries = [e for e in uow.recon.unclaimed_entries() if str(e.id) not in taken_apart]
     if account is None:
         return entries
-    statements = uow.statements.list_statements(limit=10_000, account=account)
-    mine = {e.id for s in statements for e in uow.statements.entries(int(str(s["id"])))}
-    return [e for e in entries if e.id in mine]
+    mine = {account, uow.vault.blind_index(account)}
+    return [e for e in entries if e.account in mine]
 
 
-def _open_orders(uow: Any, account: str | None) -> list[Any]:
+def open_orders(uow: Any, account: str | None) -> list[Any]:
     found: list[Any] = []
     for state in OPEN_STATES:
         after = None
@@ -188,7 +210,7 @@ def _open_orders(uow: Any, account: str | None) -> list[Any]:
     return [o for o in found if account is None or o.payer.account.number == account]
 
 
-def _lines(uow: Any, entries: list[Any], *, open_ids: set[str]) -> tuple[list[StatementLine], list[Discrepancy]]:
+def engine_lines(uow: Any, entries: list[Any], *, open_ids: set[str]) -> tuple[list[StatementLine], list[Discrepancy]]:
     """Engine lines, minus those whose end-to-end id names one of our orders that is not open."""
     ids = sorted({i for e in entries for i in e.end_to_end_ids})
     ours = uow.bank_messages.orders_by_end_to_end_id(ids) if ids else {}

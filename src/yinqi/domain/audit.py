@@ -31,7 +31,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -66,14 +66,16 @@ class AuditEvent:
 
     def body(self) -> dict[str, Any]:
         """Everything the hash covers, in JSON types (the hash itself excluded)."""
-        d = asdict(self)
-        del d["hash"]
+        d = {name: getattr(self, name) for name in _BODY_FIELDS}  # not asdict: its deep copy cost 3/4 of a seal
         d["at"] = format_at(self.at)
         d["prev_hash"] = self.prev_hash.hex()
         return d
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.body(), "hash": self.hash.hex()}
+
+
+_BODY_FIELDS = tuple(name for name in AuditEvent.__dataclass_fields__ if name != "hash")
 
 
 def canonical_bytes(event: AuditEvent) -> bytes:

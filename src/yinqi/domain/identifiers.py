@@ -113,9 +113,24 @@ class EndToEndId:
         return self.value
 
 
-@lru_cache(maxsize=4096)
-def _parse_iban(compact: str) -> _SchwiftyIban:
-    return _SchwiftyIban(compact)
+# Bounds above the number of distinct accounts a large import names (an LRU smaller than the working
+# set misses on every cyclic pass); only the compact strings are kept, not schwifty's objects.
+IDENTIFIER_CACHE_SIZE = 65_536
+
+
+@lru_cache(maxsize=IDENTIFIER_CACHE_SIZE)
+def _parse_iban(compact: str) -> str:
+    return _SchwiftyIban(compact).compact
+
+
+@lru_cache(maxsize=IDENTIFIER_CACHE_SIZE)
+def _parse_bic(text: str) -> str:
+    return _SchwiftyBic(text).compact
+
+
+@lru_cache(maxsize=1024)
+def _known_country(code: str) -> bool:
+    return len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +143,7 @@ class Iban:
     def parse(cls, raw: object, *, where: str = "iban") -> Iban:
         compact = _text(raw).replace(" ", "").upper()
         try:
-            return cls(_parse_iban(compact).compact)
+            return cls(_parse_iban(compact))
         except SchwiftyException as exc:
             raise IbanInvalid(f"invalid IBAN: {exc}", where=where, rule=_iban_rule(exc),
                               value=raw) from None
@@ -163,7 +178,7 @@ class Bic:
     def parse(cls, raw: object, *, where: str = "bic") -> Bic:
         text = _text(raw).replace(" ", "").upper()
         try:
-            return cls(_SchwiftyBic(text).compact)
+            return cls(_parse_bic(text))
         except SchwiftyException as exc:
             raise BicInvalid(f"invalid BIC: {exc}", where=where,
                              rule="country" if "country" in str(exc).lower() else "bic_format",
@@ -229,7 +244,7 @@ class CountryCode:
     @classmethod
     def parse(cls, raw: object, *, where: str = "country") -> CountryCode:
         text = _text(raw).upper()
-        if len(text) != 2 or pycountry.countries.get(alpha_2=text) is None:
+        if not _known_country(text):
             raise CountryInvalid("country must be an ISO 3166-1 alpha-2 code", where=where,
                                  rule="iso3166_alpha2", value=raw)
         return cls(text)

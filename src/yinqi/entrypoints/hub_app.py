@@ -17,7 +17,9 @@ from yinqi.entrypoints.web.approvals import build_approvals_router
 from yinqi.entrypoints.web.audit import build_audit_router
 from yinqi.entrypoints.web.beneficiaries import build_beneficiaries_router
 from yinqi.entrypoints.web.console import build_router
+from yinqi.entrypoints.web.errors import install_console_errors
 from yinqi.entrypoints.web.imports import build_imports_router
+from yinqi.entrypoints.web.reconciliation import build_reconciliation_router
 from yinqi.entrypoints.web.session import install_sign_in_redirect
 from yinqi.entrypoints.web.users import build_users_router
 
@@ -30,11 +32,13 @@ def build_app(hub: Hub) -> FastAPI:
     app.include_router(login.router)
     app.include_router(build_users_router(hub))
     install_sign_in_redirect(app)
+    install_console_errors(app)  # console pages answer errors with HTML, the API with JSON
     install_security_headers(app)
     app.include_router(build_audit_router(hub))
     app.include_router(build_imports_router(hub))
     app.include_router(build_beneficiaries_router(hub))
     app.include_router(build_approvals_router(hub))
+    app.include_router(build_reconciliation_router(hub))
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @app.get("/healthz", include_in_schema=False)

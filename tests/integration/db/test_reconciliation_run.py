@@ -1,6 +1,6 @@
 """`recon run` on SQLite and PostgreSQL: stored entries against open orders through the engine.
-Only automatic, exact 1:1 matches settle; a fee drift is returned as a suggestion; a dry run
-commits nothing."""
+Every automatic match settles as a match group; a fee drift books the fee (Dr bank charges / Cr
+available funds); a dry run commits nothing."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from tests.support.orders import checker, funded_uow_factory, make_order
 from yinqi.adapters.crypto.field_encryption import FieldKeyring
-from yinqi.adapters.db.tables.statements import reconciliation_matches
+from yinqi.adapters.db.ledger_verify import verify
+from yinqi.adapters.db.tables.reconciliation import reconciliation_claims
 from yinqi.adapters.iso20022.model import AccountId, Statement, StatementEntry
 from yinqi.application import orders as cases
 from yinqi.application.reconciliation import run_reconciliation
@@ -87,7 +88,8 @@ def states(new_uow, *orders: PaymentOrder) -> list[OrderState]:  # type: ignore[
 
 def match_rows(engine: Engine) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(reconciliation_matches)).scalar_one())
+        return int(conn.execute(select(func.count()).select_from(reconciliation_claims)
+                                .where(reconciliation_claims.c.kind == "entry")).scalar_one())
 
 
 def test_a_dry_run_shows_what_would_be_matched_and_commits_nothing(new_uow, scenario, engine: Engine) -> None:  # type: ignore[no-untyped-def]
@@ -98,26 +100,31 @@ def test_a_dry_run_shows_what_would_be_matched_and_commits_nothing(new_uow, scen
     assert states(new_uow, exact, by_text, with_fee) == [OrderState.SENT] * 3 and match_rows(engine) == 0
 
 
-def test_only_exact_automatic_matches_settle_and_a_fee_drift_is_returned_as_a_suggestion(  # type: ignore[no-untyped-def]
+def test_automatic_matches_settle_and_a_fee_drift_books_the_fee_the_bank_kept(  # type: ignore[no-untyped-def]
         new_uow, scenario, engine: Engine) -> None:
     exact, by_text, with_fee = scenario
     run = run_reconciliation(uow_factory=new_uow, clock=CLOCK)
-    fee = next(m for m in run.suggestions if m.item_ids == (with_fee.id,))
-    assert fee.fee_minor == 250 and "NEEDS_FEE_POSTING" in [r.code.value for r in fee.reasons]
-    assert set(run.settled) == {exact.id, by_text.id}  # the reference in the text plus the counterparty name
-    assert states(new_uow, exact, by_text, with_fee) == [OrderState.SETTLED, OrderState.SETTLED, OrderState.SENT]
-    assert match_rows(engine) == len(run.settled) and run.unmatched_entries >= 1
+    fee = next(m for m in run.booked if m.item_ids == (with_fee.id,))
+    assert fee.fee_minor == 250 and "FEE_DRIFT:250" in [str(r) for r in fee.reasons]
+    assert set(run.settled) == {exact.id, by_text.id, with_fee.id}
+    assert states(new_uow, exact, by_text, with_fee) == [OrderState.SETTLED] * 3
+    assert match_rows(engine) == 3 and run.unmatched_entries >= 1
+    with new_uow() as u:
+        charges = u.ledger.balance("expenses:bank-charges:EUR")
+        entry = u.ledger.find_by_key(f"recon:{u.recon.claims('order', [with_fee.id])[with_fee.id]}:fee")
+    assert charges.minor == 250 and entry is not None
+    assert verify(engine, hash_key=b"k" * 32).ok
     again = run_reconciliation(uow_factory=new_uow, clock=CLOCK)
-    assert again.settled == [] and match_rows(engine) == len(run.settled)
+    assert again.settled == [] and match_rows(engine) == 3
 
 
-def test_the_statement_import_step_settles_through_the_engine_and_returns_suggestions(new_uow, scenario) -> None:  # type: ignore[no-untyped-def]
-    exact, _, with_fee = scenario
+def test_the_statement_import_step_settles_through_the_engine_fee_drift_included(new_uow, scenario) -> None:  # type: ignore[no-untyped-def]
+    exact, by_text, with_fee = scenario
     with new_uow() as u:
         settled, problems = reconcile(u, clock=CLOCK)
         u.commit()
-    assert exact.id in settled and with_fee.id not in settled
-    assert any(p.order_id == with_fee.id and p.reason.startswith("suggestion") for p in problems)
+    assert sorted(settled) == sorted([exact.id, by_text.id, with_fee.id])
+    assert not [p for p in problems if p.order_id in settled]
 
 
 def test_the_cli_dry_run_prints_matches_suggestions_and_unmatched_counts_as_json(  # type: ignore[no-untyped-def]
@@ -129,7 +136,8 @@ def test_the_cli_dry_run_prints_matches_suggestions_and_unmatched_counts_as_json
     out = json.loads(result.output)
     assert out["dry_run"] and out["matches"][0]["orders"] == [scenario[0].id]
     assert {"entries", "orders", "rule", "confidence", "reasons"} <= set(out["matches"][0])
-    assert out["unmatched"]["entries"] >= 1 and out["suggestions"] and match_rows(engine) == 0
+    assert out["unmatched"]["entries"] >= 1 and match_rows(engine) == 0
+    assert [m["fee_minor"] for m in out["matches"] if m["orders"] == [scenario[2].id]] == [250]
 
 
 def test_the_cli_text_report_says_what_would_be_settled_and_why(  # type: ignore[no-untyped-def]
@@ -138,4 +146,4 @@ def test_the_cli_text_report_says_what_would_be_settled_and_why(  # type: ignore
     result = CliRunner().invoke(app, ["recon", "run", "--dry-run", "--db", db_url], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "dry run: nothing committed" in result.output and "would settle" in result.output
-    assert "END_TO_END_ID; AMOUNT_EXACT" in result.output and "NEEDS_FEE_POSTING" in result.output
+    assert "END_TO_END_ID; AMOUNT_EXACT" in result.output and "FEE_DRIFT:250" in result.output

@@ -4,7 +4,8 @@ balanced postings, no overdraft where forbidden, idempotent keys, reverse once."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -144,6 +145,23 @@ class FakeOrderRepository(OrderRepository):
                 == (company_id, currency, amount_minor)
                 and execution_from <= o.requested_execution_date <= execution_to][:limit]
 
+    def find_same_amounts(self, *, company_id: str, amounts: Sequence[tuple[str, int]], execution_from: Any,
+                          execution_to: Any) -> list[PaymentOrder]:
+        return [o for o in self.orders.values() if o.company_id == company_id
+                and (o.amount.currency, o.amount.minor) in set(amounts)
+                and execution_from <= o.requested_execution_date <= execution_to]
+
+    def serials_in_use(self, company_id: str, serials: Sequence[str]) -> dict[str, str]:
+        return {o.serial.value: o.id for o in self.orders.values()
+                if o.company_id == company_id and o.serial.value in set(serials)}
+
+    def end_to_end_ids_in_use(self, end_to_end_ids: Sequence[str]) -> set[str]:
+        return {o.end_to_end_id.value for o in self.orders.values()} & set(end_to_end_ids)
+
+    def add_many(self, created: Sequence[tuple[PaymentOrder, Sequence[OrderEvent]]]) -> None:
+        for order, events in created:
+            self.add(order, events)
+
 
 @dataclass
 class FakeOutbox:
@@ -156,6 +174,9 @@ class FakeOutbox:
         self.rows.append({"topic": topic, "aggregate_id": aggregate_id, "payload": payload,
                           "dedupe_key": dedupe_key})
         return len(self.rows)
+
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> int:
+        return sum(self.add(**row) is not None for row in rows)
 
 
 class FakeUnitOfWork:
@@ -171,6 +192,10 @@ class FakeUnitOfWork:
 
     def commit(self) -> None:
         self.commits += 1
+
+    @contextmanager
+    def savepoint(self) -> Iterator[FakeUnitOfWork]:
+        yield self  # the fakes write nothing a refused batch would leave behind: no rollback needed
 
 
 class FakeApprovalStore:
@@ -200,6 +225,9 @@ class FakeApprovalStore:
         plans.append(StoredPlan(order_id, len(plans) + 1, plan, planned_at_version, at))
         return len(plans)
 
+    def add_plans(self, planned: Sequence[tuple[str, ApprovalPlan, int]], *, at: datetime) -> list[int]:
+        return [self.add_plan(order_id=o, plan=p, planned_at_version=v, at=at) for o, p, v in planned]
+
     def current_plan(self, order_id: str) -> StoredPlan | None:
         return self.plans.get(order_id, [None])[-1]  # type: ignore[list-item]
 
@@ -220,6 +248,9 @@ class FakeAuditLog:
     def append(self, **event: Any) -> None:
         self.events.append(event)
 
+    def append_many(self, events: Sequence[dict[str, Any]]) -> None:
+        self.events.extend(events)
+
     def actions(self) -> list[str]:
         return [e["action"] for e in self.events]
 
@@ -228,4 +259,7 @@ class FakeBeneficiaries:
     """No beneficiary master data: no payee is held for it."""
 
     def find_for_payee(self, company_id: str, *, name: str, account: Any) -> list[Any]:
+        return []
+
+    def find_for_payees(self, company_id: str, payees: Sequence[tuple[str, Any]]) -> list[Any]:
         return []

@@ -25,6 +25,8 @@ from yinqi.domain.approval.workflow import Approval, SodDuplicateApprover
 from yinqi.domain.identity.principal import Role
 from yinqi.domain.problems import Conflict
 
+_MAX_IN = 500
+
 
 def _aware(value: datetime | None) -> datetime | None:
     return value if value is None or value.tzinfo is not None else value.replace(tzinfo=UTC)
@@ -89,6 +91,27 @@ class SqlApprovalStore:
             steps=json.dumps(plan.as_dict(), sort_keys=True, separators=(",", ":")),
             planned_at_version=planned_at_version, expires_at=plan.expires_at, created_at=at))
         return seq
+
+    def add_plans(self, planned: Sequence[tuple[str, ApprovalPlan, int]], *, at: datetime) -> builtins.list[int]:
+        """`add_plan` for many (order_id, plan, planned_at_version) at once: one query for the
+        orders' current plan numbers, one multi-row INSERT. Returns each plan's number."""
+        if not planned:
+            return []
+        ids = [order_id for order_id, _, _ in planned]
+        current: dict[str, int] = {}
+        for i in range(0, len(ids), _MAX_IN):
+            query = (select(plans.c.order_id, func.max(plans.c.plan_seq))
+                     .where(plans.c.order_id.in_(ids[i:i + _MAX_IN])).group_by(plans.c.order_id))
+            current.update({order_id: int(seq) for order_id, seq in self._conn.execute(query)})
+        rows, seqs = [], []
+        for order_id, plan, version in planned:
+            current[order_id] = current.get(order_id, 0) + 1
+            seqs.append(current[order_id])
+            rows.append({"order_id": order_id, "plan_seq": current[order_id], "policy_version": plan.policy_version,
+                         "steps": json.dumps(plan.as_dict(), sort_keys=True, separators=(",", ":")),
+                         "planned_at_version": version, "expires_at": plan.expires_at, "created_at": at})
+        self._conn.execute(insert(plans), rows)
+        return seqs
 
     def current_plan(self, order_id: str) -> StoredPlan | None:
         return self.current_plans([order_id]).get(order_id)

@@ -96,6 +96,42 @@ class SqlOrderRepository:
                                  ).order_by(po.c.created_at, po.c.id).limit(limit)
         return [_order_from_row(row, self._vault) for row in self._conn.execute(query)]
 
+    def find_same_amounts(self, *, company_id: str, amounts: Sequence[tuple[str, int]], execution_from: Any,
+                          execution_to: Any) -> builtins.list[PaymentOrder]:
+        """`find_same_amount` for many (currency, amount_minor) pairs at once (bulk intake: one
+        query per 500 amounts instead of one per order), oldest first; unbounded per pair, so the
+        caller applies any per-order limit itself."""
+        wanted = sorted(set(amounts))
+        found: dict[str, PaymentOrder] = {}
+        for i in range(0, len(wanted), MAX_IN):
+            part = set(wanted[i:i + MAX_IN])
+            query = select(po).where(po.c.company_id == company_id,
+                                     po.c.amount_minor.in_(sorted({minor for _, minor in part})),
+                                     po.c.currency.in_(sorted({currency for currency, _ in part})),
+                                     po.c.requested_execution_date.between(execution_from, execution_to))
+            rows = self._conn.execute(query)
+            found.update((o.id, o) for o in (_order_from_row(r, self._vault) for r in rows)
+                         if (o.amount.currency, o.amount.minor) in part)
+        return sorted(found.values(), key=lambda o: (o.created_at, o.id))
+
+    def serials_in_use(self, company_id: str, serials: Sequence[str]) -> dict[str, str]:
+        """serial -> id of the company's order that uses it, for those of `serials` in use."""
+        unique = sorted(set(serials))
+        found: dict[str, str] = {}
+        for i in range(0, len(unique), MAX_IN):
+            query = select(po.c.serial, po.c.id).where(po.c.company_id == company_id,
+                                                       po.c.serial.in_(unique[i:i + MAX_IN]))
+            found.update({serial: order_id for serial, order_id in self._conn.execute(query)})
+        return found
+
+    def end_to_end_ids_in_use(self, end_to_end_ids: Sequence[str]) -> set[str]:
+        unique = sorted(set(end_to_end_ids))
+        found: set[str] = set()
+        for i in range(0, len(unique), MAX_IN):
+            query = select(po.c.end_to_end_id).where(po.c.end_to_end_id.in_(unique[i:i + MAX_IN]))
+            found.update(self._conn.execute(query).scalars())
+        return found
+
     def _one(self, condition: Any, *, for_update: bool = False) -> PaymentOrder | None:
         query = select(po).where(condition)
         if for_update and self._conn.dialect.name == "postgresql":
@@ -146,6 +182,38 @@ class SqlOrderRepository:
             raise self._duplicate(order) from None
         self._append(order, events, head=None)
 
+    def add_many(self, created: Sequence[tuple[PaymentOrder, Sequence[OrderEvent]]]) -> None:
+        """Insert new orders with their first events: one multi-row INSERT for the orders, one for
+        the events (bulk intake). All or nothing, in a savepoint.
+
+        Raises DuplicateSerial (DUPLICATE_SERIAL), DuplicateEndToEndId (DUPLICATE_END_TO_END_ID) for
+        the first order whose serial or end-to-end id another transaction took meanwhile, with
+        `details['order_id']` naming that new order (the caller leaves it out and tries again).
+        """
+        if not created:
+            return
+        for order, events in created:
+            assert events and events[-1].hash == order.event_hash and events[-1].prev_hash is not None
+        try:
+            with self._conn.begin_nested():
+                self._conn.execute(insert(po), [_order_values(o, self._vault) for o, _ in created])
+        except IntegrityError:
+            raise self._first_taken([o for o, _ in created]) from None
+        self._conn.execute(insert(ev), [_event_values(e) for _, events in created for e in events])
+
+    def _first_taken(self, orders: Sequence[PaymentOrder]) -> DomainError:
+        serials: dict[str, builtins.list[str]] = {}
+        for o in orders:
+            serials.setdefault(o.company_id, []).append(o.serial.value)
+        taken = {(c, s) for c, found in serials.items() for s in self.serials_in_use(c, found)}
+        e2e = self.end_to_end_ids_in_use([o.end_to_end_id.value for o in orders])
+        for o in orders:
+            if (o.company_id, o.serial.value) in taken or o.end_to_end_id.value in e2e:
+                error = self._duplicate(o)
+                error.details["order_id"] = o.id
+                return error
+        raise AssertionError("an INSERT failed on a constraint but no serial or end-to-end id is taken")
+
     def _duplicate(self, order: PaymentOrder) -> DomainError:
         existing = self.find_by_serial(order.company_id, order.serial.value)
         if existing is not None:
@@ -177,6 +245,7 @@ class SqlOrderRepository:
         self._conn.execute(insert(ev), [_event_values(e) for e in events])
 
 
+MAX_IN = 500  # values per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 _IMMUTABLE = frozenset({"id", "company_id", "serial", "created_at", "created_by", "end_to_end_id"})
 
 

@@ -9,6 +9,7 @@ lease ends, so nothing is lost.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from yinqi.adapters.db.tables.outbox import outbox
 
 MAX_ATTEMPTS = 20
 BACKOFF_CAP_S = 300
+_MAX_IN = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,10 @@ def backoff_seconds(attempts: int) -> int:
     return int(min(BACKOFF_CAP_S, 2 ** max(0, attempts - 1)))
 
 
+def _default_key(topic: str, aggregate_id: str, payload: dict[str, Any]) -> str:
+    return f"{topic}:{aggregate_id}:{json.dumps(payload, sort_keys=True)}"
+
+
 class SqlOutbox:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -42,7 +48,7 @@ class SqlOutbox:
     def add(self, *, topic: str, aggregate_id: str, payload: dict[str, Any], at: datetime,
             dedupe_key: str | None = None) -> int | None:
         """Queue an effect. With a `dedupe_key` already queued, nothing is added (returns None)."""
-        key = dedupe_key or f"{topic}:{aggregate_id}:{json.dumps(payload, sort_keys=True)}"
+        key = dedupe_key or _default_key(topic, aggregate_id, payload)
         existing = self._conn.execute(select(outbox.c.id).where(outbox.c.dedupe_key == key)).scalar()
         if existing is not None:
             return None
@@ -51,6 +57,27 @@ class SqlOutbox:
             payload=json.dumps(payload, sort_keys=True, separators=(",", ":")),
             status="pending", attempts=0, created_at=at, next_attempt_at=at))
         return int(result.inserted_primary_key[0])
+
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> int:
+        """`add` for many rows, each the keyword arguments of one `add` call: one query for the
+        dedupe keys already queued, one multi-row INSERT for the rest (a key repeated within `rows`
+        is queued once, the first). Returns how many rows were added."""
+        keyed = [(r.get("dedupe_key") or _default_key(r["topic"], r["aggregate_id"], r["payload"]), r) for r in rows]
+        keys = [k for k, _ in keyed]
+        queued: set[str] = set()
+        for i in range(0, len(keys), _MAX_IN):
+            queued.update(self._conn.execute(select(outbox.c.dedupe_key)
+                                             .where(outbox.c.dedupe_key.in_(keys[i:i + _MAX_IN]))).scalars())
+        values = []
+        for key, r in keyed:
+            if key not in queued:
+                queued.add(key)
+                values.append({"topic": r["topic"], "aggregate_id": r["aggregate_id"], "dedupe_key": key,
+                               "payload": json.dumps(r["payload"], sort_keys=True, separators=(",", ":")),
+                               "status": "pending", "attempts": 0, "created_at": r["at"], "next_attempt_at": r["at"]})
+        if values:
+            self._conn.execute(insert(outbox), values)
+        return len(values)
 
     def claim_due(self, *, topics: list[str], now: datetime, limit: int = 50,
                   lease_s: int = 60) -> list[OutboxItem]:

@@ -13,14 +13,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import ColumnElement, Connection, Select, String, cast, func, insert, select
 
 from yinqi.adapters.crypto.field_encryption import mask
-from yinqi.adapters.db.tables.statements import (
-    bank_statement_entries,
-    bank_statements,
-    reconciliation_matches,
-)
+from yinqi.adapters.db.tables.reconciliation import reconciliation_claims, reconciliation_groups
+from yinqi.adapters.db.tables.statements import bank_statement_entries, bank_statements
 from yinqi.adapters.iso20022.model import Statement, StatementEntry
 from yinqi.application.ports import AccountVault
 from yinqi.domain.currency import Currency, UnknownCurrency
@@ -123,47 +120,73 @@ class SqlStatementStore:
         return tuple(_stored(r) for r in rows)
 
     def unmatched_entries(self, *, limit: int = 10_000) -> tuple[StoredEntry, ...]:
-        matched = select(reconciliation_matches.c.entry_id)
+        """Entries no active match group claims (revision 0009: groups and claims are the truth)."""
         rows = self._conn.execute(select(bank_statement_entries)
-                                  .where(bank_statement_entries.c.id.not_in(matched))
+                                  .where(_entry_ref().not_in(_claimed("entry")))
                                   .order_by(bank_statement_entries.c.id).limit(limit)).mappings()
         return tuple(_stored(r) for r in rows)
 
     def is_matched(self, entry_id: int) -> bool:
-        return self._conn.execute(select(reconciliation_matches.c.id).where(
-            reconciliation_matches.c.entry_id == entry_id)).scalar() is not None
+        return self._claim("entry", str(entry_id)) is not None
 
     def order_is_matched(self, order_id: str) -> bool:
-        return self._conn.execute(select(reconciliation_matches.c.id).where(
-            reconciliation_matches.c.order_id == order_id)).scalar() is not None
+        return self._claim("order", order_id) is not None
+
+    def _claim(self, kind: str, ref: str) -> str | None:
+        c = reconciliation_claims.c
+        return self._conn.execute(select(c.group_id).where(c.kind == kind, c.ref == ref)).scalar()
 
     def record_match(self, *, entry_id: int, order_id: str, rule: str, confidence: str,
                      at: datetime, actor: str) -> None:
-        self._conn.execute(insert(reconciliation_matches).values(
-            entry_id=entry_id, order_id=order_id, rule=rule, confidence=confidence,
-            matched_at=at, matched_by=actor))
+        """One automatic 1:1 match group (the shape of the first release's matches)."""
+        import uuid
+
+        from yinqi.adapters.db.recon_store import SqlReconStore
+        from yinqi.domain.reconciliation.groups import GroupStatus, MatchGroup
+
+        entry = self._conn.execute(select(bank_statement_entries.c.amount_minor, bank_statement_entries.c.currency,
+                                          bank_statement_entries.c.account)
+                                   .where(bank_statement_entries.c.id == entry_id)).one()
+        amount = int(entry[0] or 0)
+        SqlReconStore(self._conn).add_group(MatchGroup(
+            id=str(uuid.uuid4()), status=GroupStatus.AUTO, rule=rule, strategy="1:1", confidence=confidence, reasons=(),
+            currency=entry[1], account=entry[2], fee_minor=0, ledger_seq=None, write_off_account=None,
+            supersedes=None, reason="", company_id=None, created_at=at, created_by=actor,
+            entries=((entry_id, amount),), orders=((order_id, amount),)))
 
     def match_for_order(self, order_id: str) -> dict[str, object] | None:
+        """The statement line (the first, for a group of several) of the group that holds the order."""
+        c, g, e = reconciliation_claims.c, reconciliation_groups.c, bank_statement_entries.c
+        line = reconciliation_claims.alias("line")
         row = self._conn.execute(
-            select(reconciliation_matches, bank_statement_entries.c.bank_reference,
+            select(g.rule, g.confidence, g.status, g.id.label("group_id"), g.created_at.label("matched_at"),
+                   g.created_by.label("matched_by"), e.id.label("entry_id"), e.bank_reference,
                    bank_statements.c.statement_id)
-            .join(bank_statement_entries, bank_statement_entries.c.id == reconciliation_matches.c.entry_id)
-            .join(bank_statements, bank_statements.c.id == bank_statement_entries.c.statement_pk)
-            .where(reconciliation_matches.c.order_id == order_id)).mappings().first()
-        return dict(row) if row else None
+            .join_from(reconciliation_claims, reconciliation_groups, g.id == c.group_id)
+            .join(line, (line.c.group_id == g.id) & (line.c.kind == "entry"))
+            .join(bank_statement_entries, _entry_ref() == line.c.ref)
+            .join(bank_statements, bank_statements.c.id == e.statement_pk)
+            .where(c.kind == "order", c.ref == order_id).order_by(e.id).limit(1)).mappings().first()
+        return {**dict(row), "order_id": order_id} if row else None
+
+    def entries_with_matches(self, statement_pk: int) -> list[dict[str, object]]:
+        """The statement's entries as stored, each with the order its match group settled (the
+        first by id when the group holds several) and the group's rule and confidence."""
+        e, g = bank_statement_entries, reconciliation_groups
+        line = reconciliation_claims.alias("line")
+        item = reconciliation_claims.alias("item")
+        first_order = (select(func.min(item.c.ref)).where(item.c.group_id == line.c.group_id, item.c.kind == "order")
+                       .scalar_subquery())
+        rows = self._conn.execute(
+            select(e, first_order.label("order_id"), g.c.rule, g.c.confidence)
+            .select_from(e.outerjoin(line, (line.c.kind == "entry") & (line.c.ref == _entry_ref()))
+                         .outerjoin(g, g.c.id == line.c.group_id))
+            .where(e.c.statement_pk == statement_pk).order_by(e.c.line_no)).mappings()
+        return [{**dict(r), "end_to_end_ids": json.loads(r["end_to_end_ids"])} for r in rows]
 
     def statement(self, statement_pk: int) -> dict[str, object] | None:
         row = self._conn.execute(select(bank_statements).where(bank_statements.c.id == statement_pk)).mappings().first()
         return self._statement_dict(row) if row else None
-
-    def entries_with_matches(self, statement_pk: int) -> list[dict[str, object]]:
-        """The statement's entries as stored, each with the order it settled (if any)."""
-        e, m = bank_statement_entries, reconciliation_matches
-        rows = self._conn.execute(
-            select(e, m.c.order_id, m.c.rule, m.c.confidence)
-            .select_from(e.outerjoin(m, m.c.entry_id == e.c.id))
-            .where(e.c.statement_pk == statement_pk).order_by(e.c.line_no)).mappings()
-        return [{**dict(r), "end_to_end_ids": json.loads(r["end_to_end_ids"])} for r in rows]
 
     def list_statements(self, *, limit: int = 100, account: str | None = None) -> list[dict[str, object]]:
         """Newest first; `account` (a number) narrows to that account's statements by blind index."""
@@ -179,6 +202,15 @@ class SqlStatementStore:
         s["account"] = s.pop("account_masked") or mask(number)
         s["account_number"] = number
         return s
+
+
+def _entry_ref() -> ColumnElement[str]:
+    """An entry's id as claims and group members name it (text)."""
+    return cast(bank_statement_entries.c.id, String(36))
+
+
+def _claimed(kind: str) -> Select[tuple[str]]:
+    return select(reconciliation_claims.c.ref).where(reconciliation_claims.c.kind == kind)
 
 
 def _text(amount: Decimal) -> str:

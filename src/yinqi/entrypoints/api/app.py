@@ -18,6 +18,8 @@ from yinqi.entrypoints.api import approvals as approvals_api
 from yinqi.entrypoints.api import audit as audit_api
 from yinqi.entrypoints.api import beneficiaries, orders
 from yinqi.entrypoints.api import imports as order_imports
+from yinqi.entrypoints.api import ping as ping_api
+from yinqi.entrypoints.api import reconciliation as recon_api
 from yinqi.entrypoints.api import users as users_api
 from yinqi.entrypoints.api.errors import install_error_handlers
 from yinqi.entrypoints.security_headers import install_security_headers
@@ -44,6 +46,8 @@ def build_api(hub: Hub, app: FastAPI | None = None) -> FastAPI:
     app.include_router(beneficiaries.router)
     app.include_router(order_imports.router)
     app.include_router(users_api.router)
+    app.include_router(recon_api.router)
+    app.include_router(ping_api.router)
     install_error_handlers(app)
     install_security_headers(app)
     return app

@@ -130,6 +130,7 @@ class Upload:
                          file_sha256=hashlib.sha256(self.data).hexdigest(), mode=self.mode)
 
     def run(self, job_id: str | None, dry_run: bool = False) -> ImportResult:
+        require(self.principal, Permission.ORDER_IMPORT)  # before reading: a refusal never depends on the file
         parsed = read_order_file(self.data, file_name=self.file_name, company_id=self.company_id, format=self.format)
         return import_orders(new_uow=self.hub.uow, clock=self.hub.clock, principal=self.principal, file=parsed,
                              company_id=self.company_id, mode=self.mode, dry_run=dry_run, job_id=job_id)

@@ -1,4 +1,4 @@
-"""`yinqi users …`: the first admin, users, role grants, lockouts, API tokens, TOTP for headless users.
+"""`yinqi users …`: the first two admins, users, role grants, lockouts, API tokens, TOTP for headless users.
 
 The CLI runs on the server with database access, so it does not sign in with TOTP: every command
 that changes or reads identities names the acting admin with `--as ADMIN` and checks that admin's
@@ -109,13 +109,20 @@ def _limit_minor(limit: str | None, currency: str) -> int | None:
 # --- commands ------------------------------------------------------------------------------------
 @app.command("bootstrap-admin")
 def bootstrap_admin(username: str, company: Annotated[str, typer.Option("--company", help="Company id.")],
-                    company_name: Annotated[str, typer.Option("--company-name", help="Company name.")],
-                    password_stdin: PasswordStdin = False, db: DbOption = None) -> None:
-    """Create the first user, an admin, and their company (only while no user exists)."""
+                    company_name: Annotated[str, typer.Option(
+                        "--company-name", help="Company name (the first admin's company is created).")] = "",
+                    acting: Annotated[str | None, typer.Option(
+                        "--as", help="The existing admin who vouches for a second admin (password checked).")] = None,
+                    admin_password_stdin: AdminStdin = False, password_stdin: PasswordStdin = False,
+                    db: DbOption = None) -> None:
+    """Create an admin without a second admin's approval, while the hub has fewer than two active
+    admins: the first (no user yet; creates the company), then a second vouched for by the first
+    with --as. From then on a new admin is a role grant that another admin approves."""
     hub = _hub(db)
     with _refusals():
+        vouching = None if acting is None else _acting(hub, acting, admin_password_stdin)
         user = _call(hub, identity.bootstrap_admin, username=username, password=_new_password(password_stdin),
-                     company_id=company, company_name=company_name)
+                     company_id=company, company_name=company_name, vouched_by=vouching)
     typer.echo(f"admin {user.username} created for {company}; sign in to enrol TOTP "
                f"(or `yinqi users totp-uri {user.username}`)")
 
@@ -277,10 +284,11 @@ def token_list(acting: AsOption, user: Annotated[str | None, typer.Option(help="
         user_id = None if user is None else _user_by_name(hub, principal, user).id
         tokens = _read(hub, identity.list_tokens, principal=principal, user_id=user_id)
         names = {u.id: u.username for u in _list(hub, principal)}
-    rows = [{"id": t.id, "user": names.get(t.user_id, t.user_id), "name": t.name, "scopes": sorted(t.scopes),
-             "companies": sorted(t.companies), "created_at": t.created_at.isoformat(),
-             "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
-             "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None} for t in tokens]
+    rows: list[dict[str, Any]] = [
+        {"id": t.id, "user": names.get(t.user_id, t.user_id), "name": t.name, "scopes": sorted(t.scopes),
+         "companies": sorted(t.companies), "created_at": t.created_at.isoformat(),
+         "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
+         "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None} for t in tokens]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return

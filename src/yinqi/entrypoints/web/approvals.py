@@ -6,6 +6,11 @@ live line shows how many and the total per currency, and one TOTP code approves 
 (`approve_orders`: one step-up, each order in its own transaction); the answer lists every order's
 outcome and the total approved. Each order can be rejected with a reason. Every POST checks the
 CSRF token first; a refusal is shown and recorded in the audit trail (`record_refusal`).
+
+The maker's own orders never enter their queue, yet a maker who also approves must see that they
+wait, for whom, and why not for them: a second table lists them with the refusal the workflow would
+give (SOD_SELF_APPROVAL). A TOTP code typed into a form is always verified, even while an earlier
+verification is still fresh: a wrong code is refused, never silently ignored.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ def approval_card(hub: Hub, uow: Any, request: Request, order: PaymentOrder) -> 
 
 
 def _step_up(hub: Hub, principal: Principal, code: str) -> Principal:
-    if not code.strip() or principal.step_up_fresh(hub.clock.now()):
+    if not code.strip():
         return principal
     with hub.uow() as uow:
         stepped: Principal = identity.step_up(uow=uow, clock=hub.clock, principal=principal, code=code.strip())
@@ -61,6 +66,23 @@ def _totals(items: list[dict[str, Any]]) -> dict[str, str]:
     return {ccy: Money(minor, ccy).format() for ccy, minor in sorted(sums.items())}
 
 
+def _my_pending(uow: Any, principal: Principal, now: Any) -> list[dict[str, Any]]:
+    """The principal's own orders pending approval: where their approval stands and why it is not
+    the principal's to give."""
+    mine = [o for o in uow.orders.list(state="PENDING_APPROVAL", limit=approval_queue.QUEUE_SCAN_MAX)
+            if o.created_by == principal.actor_id and principal.can_see_company(o.company_id)]
+    rows = []
+    for order in sorted(mine, key=lambda o: (o.created_at, o.id)):
+        card = approval_queue.approval_status(uow=uow, principal=principal, order=order, now=now) or {}
+        step = card.get("current_step")
+        rows.append({"order_id": order.id, "serial": order.serial.value, "payee": order.payee.name,
+                     "amount": order.amount.format(), "currency": order.amount.currency,
+                     "step": step, "steps": len(card.get("steps", [])),
+                     "needs": card["steps"][step - 1]["needs"] if step else "",
+                     "refusal": card.get("refusal")})
+    return rows
+
+
 def build_approvals_router(hub: Hub) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -69,15 +91,16 @@ def build_approvals_router(hub: Hub) -> APIRouter:
         try:
             with hub.uow() as uow:
                 queue = approval_queue.approval_queue(uow=uow, principal=principal, now=hub.clock.now())
+                mine = _my_pending(uow, principal, hub.clock.now())
         except DomainError as exc:
             audit.record_refusal(hub.uow, principal=principal, action="approval.queue.read", object_type=OBJECT,
                                  object_id=None, at=hub.clock.now(), error=exc)
-            return HTMLResponse(f"<h1>{status_for(exc.code)}</h1><p>{exc.code}: you do not approve payments.</p>",
-                                status_code=status_for(exc.code), headers=NO_STORE)
+            raise  # the console's error page in the app layout (entrypoints/web/errors.py)
         items = [q.as_dict() for q in queue]
         token = csrf.new_token(request)
         response = TEMPLATES.TemplateResponse(request, "approvals.html", {
-            "section": "approvals", "items": items, "totals": _totals(items), "csrf_token": token, "error": error,
+            "section": "approvals", "items": items, "totals": _totals(items), "mine": mine, "csrf_token": token,
+            "error": error,
             "result": result, "fresh": principal.step_up_fresh(hub.clock.now())}, status_code=status, headers=NO_STORE)
         csrf.issue(request, response, token)
         return response
@@ -148,4 +171,6 @@ def _back(hub: Hub, principal: Principal, exc: DomainError, order_id: str, *, ac
     if not getattr(exc, "problems", None):
         audit.record_refusal(hub.uow, principal=principal, action=action, object_type=OBJECT, object_id=order_id,
                              at=hub.clock.now(), error=exc)
+    if exc.code in ("FORBIDDEN", "ORDER_NOT_FOUND"):
+        raise exc  # the console's 403 / 404 page (entrypoints/web/errors.py), not a redirect (R18)
     return RedirectResponse(f"/orders/{order_id}?approval_error={exc.code}", status_code=303)

@@ -16,24 +16,22 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from yinqi.application import audit
 from yinqi.bootstrap import Hub
 from yinqi.domain.audit import OUTCOMES, AuditEvent
 from yinqi.domain.identity.principal import Channel, Forbidden, Principal
 from yinqi.domain.problems import DomainError
+from yinqi.entrypoints.web.console import TEMPLATES
 from yinqi.entrypoints.web.session import ConsolePrincipal, client_address
 
 __all__ = ["anonymous_principal", "audit_refusal", "build_audit_router", "event_view", "refused_action"]
 
 log = logging.getLogger("yinqi.audit")
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 NO_STORE = {"Cache-Control": "no-store"}
 PAGE_SIZE = 100
 

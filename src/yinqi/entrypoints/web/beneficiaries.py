@@ -49,8 +49,7 @@ def _page(hub: Hub, request: Request, principal: Principal, *, error: str | None
         rows = _rows(hub, principal)
     except DomainError as exc:
         audit_refusal(request, exc)
-        return HTMLResponse(f"<h1>{status_for(exc.code)}</h1><p>{exc.code}: you may not see beneficiaries.</p>",
-                            status_code=status_for(exc.code), headers=NO_STORE)
+        raise  # the console's error page in the app layout (entrypoints/web/errors.py)
     token = csrf.new_token(request)
     response = TEMPLATES.TemplateResponse(request, "beneficiaries.html", {
         "section": "beneficiaries", "csrf_token": token, "rows": rows, "error": error, "problems": problems or [],

@@ -17,11 +17,11 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from yinqi.application import order_queries, routing
 from yinqi.application import orders as order_cases
-from yinqi.application import routing
 from yinqi.bootstrap import Hub
-from yinqi.domain.identity.permissions import Permission, allowed
-from yinqi.domain.identity.principal import Principal
+from yinqi.domain.identity.permissions import Permission, allowed, require
+from yinqi.domain.identity.principal import Forbidden, Principal
 from yinqi.domain.orders.commands import AccountInput, CreateOrder, PayeeInput, PayerInput
 from yinqi.domain.orders.order import PaymentOrder
 from yinqi.domain.problems import DomainError, ValidationFailed
@@ -30,6 +30,14 @@ from yinqi.entrypoints.web.session import ConsolePrincipal, console_principal
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _can(principal: Principal | None, permission: str) -> bool:
+    """For templates: show a link or button only to whom the page behind it would not answer 403."""
+    return principal is not None and allowed(principal, Permission(permission))
+
+
+TEMPLATES.env.globals["can"] = _can
 
 
 def order_view(o: PaymentOrder, *, reveal: bool = False) -> dict[str, Any]:
@@ -79,9 +87,9 @@ def build_router(hub: Hub) -> APIRouter:
         return RedirectResponse("/orders", status_code=303)
 
     @router.get("/orders", response_class=HTMLResponse)
-    def orders_page(request: Request, state: str | None = None) -> HTMLResponse:
+    def orders_page(request: Request, principal: ConsolePrincipal, state: str | None = None) -> HTMLResponse:
         with hub.uow() as uow:
-            orders = uow.orders.list(state=state, limit=200)
+            orders = order_queries.list_orders(uow=uow, principal=principal, state=state, limit=200)
         counts: dict[str, int] = {}
         for o in orders:
             counts[o.state.value] = counts.get(o.state.value, 0) + 1
@@ -89,7 +97,8 @@ def build_router(hub: Hub) -> APIRouter:
                                                "counts": sorted(counts.items())})
 
     @router.get("/orders/new", response_class=HTMLResponse)
-    def new_order_page(request: Request) -> HTMLResponse:
+    def new_order_page(request: Request, principal: ConsolePrincipal) -> HTMLResponse:
+        require(principal, Permission.ORDER_CREATE)
         return _form(request, render, hub, form=_default_form(hub), problems=[])
 
     @router.post("/orders/new")
@@ -100,6 +109,7 @@ def build_router(hub: Hub) -> APIRouter:
                          amount: str = Form(""), currency: str = Form(""), execution_date: str = Form(""),
                          remittance: str = Form("")) -> Response:
         csrf.check(request, csrf_token)
+        require(principal, Permission.ORDER_CREATE)  # before the form's own checks: a refusal never depends on it
         form = {"serial": serial, "payer_account": payer_account, "payee_name": payee_name, "payee_iban": payee_iban,
                 "payee_bic": payee_bic, "payee_country": payee_country, "amount": amount, "currency": currency,
                 "execution_date": execution_date, "remittance": remittance}
@@ -107,6 +117,8 @@ def build_router(hub: Hub) -> APIRouter:
             order = _create(hub, form, principal)
         except ValidationFailed as exc:
             return _form(request, render, hub, form=form, problems=[p.as_dict() for p in exc.problems], status=422)
+        except Forbidden:
+            raise  # the console's 403 page (entrypoints/web/errors.py), audited there
         except DomainError as exc:
             return _form(request, render, hub, form=form, problems=[exc.as_problem().as_dict()], status=422)
         return RedirectResponse(f"/orders/{order.id}", status_code=303)
@@ -114,10 +126,7 @@ def build_router(hub: Hub) -> APIRouter:
     @router.get("/orders/{order_id}", response_class=HTMLResponse)
     def order_page(request: Request, order_id: str, principal: ConsolePrincipal) -> HTMLResponse:
         with hub.uow() as uow:
-            try:
-                order = uow.orders.get(order_id)
-            except DomainError:
-                raise HTTPException(404, "no such payment order") from None
+            order = order_queries.get_order(uow=uow, principal=principal, order_id=order_id)  # 404: another company's
             events = [{"seq": e.seq, "from_state": e.from_state.value if e.from_state else None,
                        "to_state": e.to_state.value, "actor": e.actor, "reason": e.reason,
                        "at": e.at.strftime("%Y-%m-%d %H:%M:%S")} for e in uow.orders.events(order_id)]
@@ -137,7 +146,8 @@ def build_router(hub: Hub) -> APIRouter:
         return response
 
     @router.get("/ledger", response_class=HTMLResponse)
-    def ledger_page(request: Request) -> HTMLResponse:
+    def ledger_page(request: Request, principal: ConsolePrincipal) -> HTMLResponse:
+        require(principal, Permission.LEDGER_READ)
         with hub.uow() as uow:
             balances = uow.ledger.balances()
             trial = uow.ledger.trial_balance()
@@ -149,23 +159,38 @@ def build_router(hub: Hub) -> APIRouter:
                                                "trial": sorted(trial.items())})
 
     @router.get("/statements", response_class=HTMLResponse)
-    def statements_page(request: Request) -> HTMLResponse:
+    def statements_page(request: Request, principal: ConsolePrincipal) -> HTMLResponse:
+        require(principal, Permission.STATEMENT_READ)  # no company on statements yet: docs/security.md
         with hub.uow() as uow:
             statements = uow.statements.list_statements()
-        return render(request, "statements.html", {"section": "statements", "statements": statements})
+        reveal = allowed(principal, Permission.ACCOUNT_REVEAL)
+        views = [statement_view(s, reveal=reveal) for s in statements]
+        return render(request, "statements.html", {"section": "statements", "statements": views})
 
     @router.get("/statements/{statement_pk}", response_class=HTMLResponse)
-    def statement_page(request: Request, statement_pk: int) -> HTMLResponse:
+    def statement_page(request: Request, statement_pk: int, principal: ConsolePrincipal) -> HTMLResponse:
+        require(principal, Permission.STATEMENT_READ)  # no company on statements yet: docs/security.md
         with hub.uow() as uow:
             statement = uow.statements.statement(statement_pk)
             if statement is None:
                 raise HTTPException(404, "no such statement")
             entries = uow.statements.entries_with_matches(statement_pk)
         warnings = json.loads(str(statement["warnings"]))
+        statement = statement_view(statement, reveal=allowed(principal, Permission.ACCOUNT_REVEAL))
         return render(request, "statement.html", {"section": "statements", "s": statement, "entries": entries,
                                                   "warnings": warnings})
 
     return router
+
+
+def statement_view(s: dict[str, Any], *, reveal: bool) -> dict[str, Any]:
+    """A stored statement for display: the account number clear with `account.reveal`, else masked,
+    also where the bank wrote it into other fields (a camt `Stmt/Id` often starts with the IBAN)."""
+    number, masked = str(s["account_number"]), str(s["account"])
+    if reveal:
+        return {**s, "account": number}
+    hidden = {k: v.replace(number, masked) if isinstance(v, str) and number else v for k, v in s.items()}
+    return {**hidden, "account_number": masked}
 
 
 def _default_form(hub: Hub) -> dict[str, str]:

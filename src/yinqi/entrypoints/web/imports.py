@@ -10,24 +10,23 @@ stores nothing, not even a job, so its report is rendered straight away on the f
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from yinqi.adapters.files import MAX_FILE_BYTES
 from yinqi.application.import_report import ImportMode
 from yinqi.bootstrap import Hub
-from yinqi.domain.problems import DomainError
+from yinqi.domain.identity.permissions import Permission, require
+from yinqi.domain.problems import DomainError, NotFound
 from yinqi.entrypoints.api.imports import Upload, job_view
 from yinqi.entrypoints.web import csrf
+from yinqi.entrypoints.web.console import TEMPLATES
 from yinqi.entrypoints.web.session import ConsolePrincipal, console_principal
 
 __all__ = ["build_imports_router"]
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -44,7 +43,8 @@ def build_imports_router(hub: Hub) -> APIRouter:
         return response
 
     @router.get("/import", response_class=HTMLResponse)
-    def import_page(request: Request) -> HTMLResponse:
+    def import_page(request: Request, principal: ConsolePrincipal) -> HTMLResponse:
+        require(principal, Permission.ORDER_IMPORT)  # else the console's 403 page
         return page(request, {})
 
     @router.post("/import")
@@ -61,7 +61,8 @@ def build_imports_router(hub: Hub) -> APIRouter:
         try:
             if dry_run:
                 result = job.run(None, dry_run=True)
-                return page(request, {"mode": chosen.value, "report": _report_view(result.as_json(), result.status,
+                report = {**result.as_json(), "errors": [e.as_dict() for e in result.errors]}  # with their codes
+                return page(request, {"mode": chosen.value, "report": _report_view(report, result.status,
                                                                                     file.filename or "")})
             job_id = job.start()
         except DomainError as exc:
@@ -85,7 +86,7 @@ def build_imports_router(hub: Hub) -> APIRouter:
 def _job(hub: Hub, principal: Any, job_id: str) -> dict[str, Any]:
     try:
         return job_view(hub, principal, job_id)
-    except DomainError:
+    except NotFound:  # FORBIDDEN (no order.read) goes on to the console's 403 page
         raise HTTPException(404, "no such import job") from None
 
 

@@ -78,6 +78,7 @@ def build_users_router(hub: Hub) -> APIRouter:
     def act(request: Request, principal: Principal, csrf_token: str, action: Any) -> Response:
         """CSRF, then the use case; back to the page (303), or the page with the refusal."""
         csrf.check(request, csrf_token)
+        require(principal, Permission.USER_READ)  # the page's own permission first: no action it cannot show
         try:
             with hub.uow() as uow:
                 result = action(uow)
@@ -95,8 +96,7 @@ def build_users_router(hub: Hub) -> APIRouter:
             return _page(hub, request, principal)
         except DomainError as exc:
             audit_refusal(request, exc)
-            return HTMLResponse(f"<h1>{status_for(exc.code)}</h1><p>{exc.code}: only administrators and auditors "
-                                "see users.</p>", status_code=status_for(exc.code), headers=NO_STORE)
+            raise  # the console's error page in the app layout (entrypoints/web/errors.py)
 
     @router.post("/users")
     def create(request: Request, principal: ConsolePrincipal, csrf_token: str = Form(""),

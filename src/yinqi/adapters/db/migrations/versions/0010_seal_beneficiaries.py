@@ -11,14 +11,14 @@ trigger `BEFORE UPDATE OF <every other column>`, on PostgreSQL a row trigger com
 without those columns. DELETE and TRUNCATE stay refused.
 
 Revision ID: 0010_seal_beneficiaries
-Revises: 0008_merge_issue3
+Revises: 0009_recon_groups
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_seal_beneficiaries"
-down_revision = "0008_merge_issue3"
+down_revision = "0009_recon_groups"
 branch_labels = None
 depends_on = None
 
