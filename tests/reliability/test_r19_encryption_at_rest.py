@@ -35,8 +35,7 @@ from tests.support.orders import FixedClock
 from yinqi.adapters.crypto.field_encryption import FieldKeyRetired, blob_key_id
 from yinqi.adapters.db.field_key_store import SEALED_COLUMNS
 from yinqi.adapters.iso20022.model import AccountId, Statement, StatementEntry
-from yinqi.application import execution
-from yinqi.application import orders as cases
+from yinqi.application import execution, order_batch
 from yinqi.application.accounts import onboard_account
 from yinqi.bootstrap import Hub, build_hub
 from yinqi.config import Settings
@@ -102,20 +101,21 @@ def populate(hub: Hub, accounts: list[str]) -> dict[str, str]:
                         currency="EUR", opening_balance=Money.parse("100000.00", "EUR"), name="Acme")
     client = _api(hub)
     placed: dict[str, str] = {}
-    for i, payee in enumerate(accounts):
-        if i < N_API:
-            body = {"company_id": "ACME", "serial": f"R19-{i}", "amount": "10.00", "currency": "EUR",
-                    "requested_execution_date": "2030-01-10",
-                    "payer": {"name": "Acme", "account": {"iban": PAYER}, "currency": "EUR"},
-                    "payee": {"name": f"Supplier {i}", "account": {"iban": spaced(payee)}, "country": "DE"}}
-            response = client.post("/api/v1/payment-orders", json=body, headers={"Idempotency-Key": f"r19-{i}"})
-            assert response.status_code == 201, response.text
-            placed[response.json()["id"]] = payee
-            continue
+    for i, payee in enumerate(accounts[:N_API]):
+        body = {"company_id": "ACME", "serial": f"R19-{i}", "amount": "10.00", "currency": "EUR",
+                "requested_execution_date": "2030-01-10",
+                "payer": {"name": "Acme", "account": {"iban": PAYER}, "currency": "EUR"},
+                "payee": {"name": f"Supplier {i}", "account": {"iban": spaced(payee)}, "country": "DE"}}
+        response = client.post("/api/v1/payment-orders", json=body, headers={"Idempotency-Key": f"r19-{i}"})
+        assert response.status_code == 201, response.text
+        placed[response.json()["id"]] = payee
+    # the rest through the bulk path imports use (a batch of released orders, then one of pending ones)
+    for start, stop, release in ((N_API, N_API + N_RELEASED, True), (N_API + N_RELEASED, len(accounts), False)):
+        batch = accounts[start:stop]
         with hub.uow() as uow:
-            order = cases.create_order(uow=uow, clock=CLOCK, principal=MAKER, command=command(f"R19-{i}", payee),
-                                       auto_release=i < N_API + N_RELEASED)
-        placed[order.id] = payee
+            created = order_batch.create_orders(uow=uow, clock=CLOCK, principal=MAKER, auto_release=release,
+                                                commands=[command(f"R19-{start + k}", p) for k, p in enumerate(batch)])
+        placed.update({order.id: payee for order, payee in zip(created, batch, strict=True)})
     built = execution.build_messages(uow_factory=hub.uow, clock=CLOCK, codec=hub.codec,
                                      config=execution.ExecutionConfig())
     assert built, "released orders went into pain.001 messages"
