@@ -17,23 +17,21 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.concurrency import run_in_threadpool
 
-from yinqi.application import audit
 from yinqi.application import beneficiaries as cases
-from yinqi.application.idempotency import IdempotentRequest, StoredResponse, run_idempotent
+from yinqi.application.idempotency import StoredResponse
 from yinqi.domain.identity.permissions import Permission, allowed
 from yinqi.domain.identity.principal import Principal
 from yinqi.domain.orders.commands import AddressInput
-from yinqi.domain.problems import DomainError, ValidationFailed
+from yinqi.domain.problems import ValidationFailed
+from yinqi.entrypoints.api.audited_idempotency import audited_idempotent
 from yinqi.entrypoints.api.deps import CurrentPrincipal
-from yinqi.entrypoints.api.errors import encode, json_response, render_error, request_problems
+from yinqi.entrypoints.api.errors import encode, request_problems
 from yinqi.entrypoints.api.schemas import AccountIn, AddressIn, ErrorResponse
 
 router = APIRouter(prefix="/api/v1/beneficiaries", tags=["beneficiaries"])
 
 M = TypeVar("M", bound=BaseModel)
-MAX_BODY_BYTES = 64 * 1024
 _ID = r"^[A-Za-z0-9\-]+$"
 BeneficiaryId = Annotated[str, Path(max_length=64, pattern=_ID, description="the beneficiary's id")]
 ChangeId = Annotated[str, Path(max_length=64, pattern=_ID, description="the change's id")]
@@ -89,37 +87,10 @@ def _json(payload: dict[str, Any], status: int = 200, resource_id: str | None = 
     return StoredResponse(status, encode(payload), resource_id)
 
 
-async def _idempotent(request: Request, principal: Principal, key: str | None, *, action: str,
-                      object_id: str | None, work: Callable[[Any, bytes], StoredResponse]) -> Response:
-    body = await request.body()
-    hub = request.app.state.hub
-    idem = IdempotentRequest(scope=f"user:{principal.actor_id}", key=key, method=request.method,
-                             path=request.url.path, body=body)
-    refused: list[DomainError] = []
-
-    def attempt(uow: Any) -> StoredResponse:
-        try:
-            if len(body) > MAX_BODY_BYTES:
-                raise ValidationFailed([DomainError(f"request body is larger than {MAX_BODY_BYTES} bytes",
-                                                    rule="max_body_size").as_problem()])
-            return work(uow, body)
-        except DomainError as exc:
-            refused.append(exc)
-            raise
-
-    def run() -> Any:
-        outcome = run_idempotent(request=idem, new_uow=hub.uow, clock=hub.clock, work=attempt,
-                                 render_error=lambda exc: StoredResponse(*render_error(exc)))
-        if refused and not isinstance(refused[0], ValidationFailed):  # after the refused transaction ended
-            audit.record_refusal(hub.uow, principal=principal, action=action, object_type=cases.OBJECT,
-                                 object_id=object_id, at=hub.clock.now(), error=refused[0])
-        return outcome
-
-    outcome = await run_in_threadpool(run)
-    headers = {"Idempotency-Replayed": "true"} if outcome.replayed else {}
-    if outcome.response.status == 201 and outcome.response.resource_id:
-        headers["Location"] = f"/api/v1/beneficiaries/{outcome.response.resource_id}"
-    return json_response(outcome.response.status, outcome.response.body, headers=headers)
+async def _idempotent(request: Request, principal: Any, key: str | None, *, action: str, object_id: str | None,
+                      work: Callable[[Any, bytes], StoredResponse]) -> Response:
+    return await audited_idempotent(request, principal, key, action=action, object_type=cases.OBJECT,
+                                    object_id=object_id, work=work, location=lambda rid: "/api/v1/beneficiaries/" + rid)
 
 
 # --- queries ---------------------------------------------------------------------------------

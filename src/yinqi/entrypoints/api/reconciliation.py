@@ -17,21 +17,19 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.concurrency import run_in_threadpool
 
-from yinqi.application import audit
 from yinqi.application import recon_decisions as decisions
-from yinqi.application.idempotency import IdempotentRequest, StoredResponse, run_idempotent
+from yinqi.application.idempotency import StoredResponse
 from yinqi.application.recon_queue import group_dict, list_exceptions, queue_dict
-from yinqi.domain.problems import DomainError, ValidationFailed
+from yinqi.domain.problems import ValidationFailed
+from yinqi.entrypoints.api.audited_idempotency import audited_idempotent
 from yinqi.entrypoints.api.deps import CurrentPrincipal
-from yinqi.entrypoints.api.errors import encode, json_response, render_error, request_problems
+from yinqi.entrypoints.api.errors import encode, request_problems
 from yinqi.entrypoints.api.schemas import ErrorResponse
 
 router = APIRouter(prefix="/api/v1/reconciliation", tags=["reconciliation"])
 
 M = TypeVar("M", bound=BaseModel)
-MAX_BODY_BYTES = 64 * 1024
 _ID = r"^[A-Za-z0-9\-]+$"
 SuggestionId = Annotated[str, Path(max_length=64, pattern=_ID, description="a suggestion's id (s-…)")]
 GroupId = Annotated[str, Path(max_length=64, pattern=_ID, description="a match group's id")]
@@ -83,33 +81,8 @@ def _home(request: Request) -> str:
 
 async def _idempotent(request: Request, principal: Any, key: str | None, *, action: str, object_id: str | None,
                       work: Callable[[Any, bytes], StoredResponse]) -> Response:
-    body = await request.body()
-    hub = request.app.state.hub
-    idem = IdempotentRequest(scope=f"user:{principal.actor_id}", key=key, method=request.method,
-                             path=request.url.path, body=body)
-    refused: list[DomainError] = []
-
-    def attempt(uow: Any) -> StoredResponse:
-        try:
-            if len(body) > MAX_BODY_BYTES:
-                raise ValidationFailed([DomainError(f"request body is larger than {MAX_BODY_BYTES} bytes",
-                                                    rule="max_body_size").as_problem()])
-            return work(uow, body)
-        except DomainError as exc:
-            refused.append(exc)
-            raise
-
-    def run() -> Any:
-        outcome = run_idempotent(request=idem, new_uow=hub.uow, clock=hub.clock, work=attempt,
-                                 render_error=lambda exc: StoredResponse(*render_error(exc)))
-        if refused and not isinstance(refused[0], ValidationFailed):  # after the refused transaction ended
-            audit.record_refusal(hub.uow, principal=principal, action=action, object_type=decisions.OBJECT,
-                                 object_id=object_id, at=hub.clock.now(), error=refused[0])
-        return outcome
-
-    outcome = await run_in_threadpool(run)
-    headers = {"Idempotency-Replayed": "true"} if outcome.replayed else {}
-    return json_response(outcome.response.status, outcome.response.body, headers=headers)
+    return await audited_idempotent(request, principal, key, action=action, object_type=decisions.OBJECT,
+                                    object_id=object_id, work=work)
 
 
 def _group(group: Any, status: int = 200) -> StoredResponse:
