@@ -1,4 +1,4 @@
-"""The console's audit page: filters, the chain banner (verified, or broken at a seq), `audit.read`
+"""The console's audit page: filters, the chain banner on request (verified, or broken at a seq), `audit.read`
 only (an operator gets a 403 page, and that refusal is audited), the "Audit" nav link for auditors."""
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ def page(client: TestClient, who: object, query: str = "") -> tuple[int, str]:
 
 def test_an_auditor_sees_events_the_verified_banner_and_the_nav_link(client: TestClient) -> None:
     status, html = page(client, AUDITOR)
+    assert status == 200 and "Chain verified" not in html and 'id="verify-chain"' in html  # verified on request
+    status, html = page(client, AUDITOR, "?verify=true")
     assert status == 200 and "Chain verified ✓ (3 events)" in html and 'href="/audit"' in html
     assert html.index("order.release") < html.index("order.approve") < html.index("order.create")
 
@@ -69,7 +71,7 @@ def test_a_broken_chain_shows_where(client: TestClient, engine: Engine) -> None:
         else:
             conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
         conn.exec_driver_sql("UPDATE audit_events SET reason = 'x' WHERE seq = 2")
-    _, html = page(client, AUDITOR)
+    _, html = page(client, AUDITOR, "?verify=true")
     assert "Chain broken at seq 2" in html
 
 
