@@ -232,7 +232,7 @@ def stage_clock() -> StageClock:
     clock = StageClock()
     for owner, name, stage in [
         (orders_csv, "command_from_cells", "parse (row → command)"),
-        (intake, "check_create_order", "validate (check pass)"),
+        (intake, "check_order", "validate (check pass)"),
         (order_batch, "build_order", "validate (build)"), (PaymentOrder, "created", "events"),
         (PaymentOrder, "move_to", "events"), (holds.HoldFinder, "__init__", "holds"),
         (holds.HoldFinder, "holds", "holds"), (order_batch, "make_plan", "plan"),

@@ -36,6 +36,11 @@ class Hub:
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, ledger_key=self.ledger_key, vault=self.vault, home=self.settings.home)
 
+    def read_uow(self) -> SqlUnitOfWork:
+        """A unit of work that only reads: on SQLite it does not take (or wait for) the write lock."""
+        return SqlUnitOfWork(self.engine, ledger_key=self.ledger_key, vault=self.vault, home=self.settings.home,
+                             read_only=True)
+
     def connector(self, bank_id: str = "SANDBOX") -> Any:
         if bank_id not in self.connectors:
             self.connectors[bank_id] = _sandbox_connector(self.settings)

@@ -76,6 +76,7 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", f"{V1}/beneficiaries/changes/{{change_id}}/reject"): BENEFICIARY_APPROVE,
     ("GET", f"{V1}/audit-events"): USER_READ,  # audit.read: auditor and admin
     # --- REST API: reconciliation (recon.read; recon.resolve: treasurer) ---
+    ("GET", f"{V1}/reconciliation/breaks"): READ,
     ("GET", f"{V1}/reconciliation/exceptions"): READ,
     ("POST", f"{V1}/reconciliation/matches"): ONLY_TR,
     ("POST", f"{V1}/reconciliation/matches/{{group_id}}/unmatch"): ONLY_TR,

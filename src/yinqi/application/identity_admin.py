@@ -22,6 +22,7 @@ from yinqi.application.identity_base import (
     require_user,
     write_audit,
 )
+from yinqi.application.identity_tokens import VERIFIED_TOKENS
 from yinqi.application.ports import Clock
 from yinqi.domain.identity.grants import (
     GrantOutcome,
@@ -375,6 +376,7 @@ def revoke_role(*, uow: IdentityUnitOfWork, clock: Clock, principal: Principal, 
                 before={"roles": sorted(r.value for r in user.roles)},
                 after={"roles": sorted(r.value for r in user.roles - {role})})
     uow.commit()
+    VERIFIED_TOKENS.forget(user_id=user_id)
     return require_user(uow, user_id)
 
 
@@ -412,4 +414,5 @@ def _change(uow: IdentityUnitOfWork, clock: Clock, principal: Principal, user_id
     uow.identity.update_user(changed)
     write_audit(uow, principal, action, at=now, object_id=user_id, before=user.as_audit(), after=changed.as_audit())
     uow.commit()
+    VERIFIED_TOKENS.forget(user_id=user_id)  # a disabled or changed owner's tokens: at once in this process
     return changed

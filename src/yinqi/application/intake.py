@@ -46,7 +46,7 @@ from yinqi.application.order_batch import MAX_BATCH_ORDERS, create_orders, store
 from yinqi.application.ports import Clock
 from yinqi.domain.identity.permissions import Permission, require
 from yinqi.domain.identity.principal import Forbidden, Principal
-from yinqi.domain.orders.checks import check_create_order
+from yinqi.domain.orders.checks import CheckedOrder, check_order
 from yinqi.domain.orders.commands import CreateOrder
 from yinqi.domain.orders.order import PaymentOrder
 from yinqi.domain.problems import DomainError, Problem, ValidationFailed
@@ -137,7 +137,8 @@ def create_batch(*, uow: Any, clock: Clock, principal: Principal, commands: list
                             "nothing was stored", [e.as_problem() for e in checked.errors],
                             details={"rejected": result.rejected, "total": len(rows)})
     with uow.atomic():
-        created = create_orders(uow=uow, clock=clock, principal=principal, commands=[c for _, c in checked.valid])
+        created = create_orders(uow=uow, clock=clock, principal=principal,
+                                commands=[run.checked.pop(w, c) for w, c in checked.valid])
     result.accepted = [_accepted(where, command, order)
                        for (where, command), order in zip(checked.valid, created, strict=True)]
     uow.commit()
@@ -185,6 +186,7 @@ class _Run:
     batch: bool = False
     seen: dict[str, str] = field(default_factory=dict)   # serial -> where it first appeared
     stored: dict[str, str] = field(default_factory=dict)  # serial -> order id, this run
+    checked: dict[str, CheckedOrder] = field(default_factory=dict)  # where -> its command, checked once
 
     # --- job bookkeeping ------------------------------------------------------------------------
     def previous_jobs(self, file: OrderFile, *, exclude: str | None) -> list[ImportJob]:
@@ -320,7 +322,10 @@ class _Run:
             if isinstance(parsed, list):
                 found[where] = [self.row_error(where, p) for p in parsed]
                 continue
-            problems = check_create_order(parsed, today=today) if self.precheck else []
+            checked = check_order(parsed, today=today) if self.precheck else None
+            problems = checked if isinstance(checked, list) else []
+            if isinstance(checked, CheckedOrder):
+                self.checked[where] = checked
             repeated = self.repeated(where, parsed)
             found[where] = [self.row_error(where, p) for p in problems] + ([repeated] if repeated else [])
             if not found[where]:
@@ -394,7 +399,8 @@ class _Run:
         """Create the chunk's orders in one transaction (`store_orders`); a refused row is reported
         with every problem of its own validation, or the one reason it could not be stored."""
         with uow.atomic():
-            outcome = store_orders(uow=uow, clock=self.clock, principal=self.principal, commands=[c for _, c in rows])
+            outcome = store_orders(uow=uow, clock=self.clock, principal=self.principal,
+                                   commands=[self.checked.pop(w, c) for w, c in rows])
         accepted = [_accepted(where, command, order)
                     for (where, command), order in zip(rows, outcome.orders, strict=True) if order is not None]
         failed = [e for index, exc in sorted(outcome.refused.items()) for e in self.refusal(rows[index][0], exc)]

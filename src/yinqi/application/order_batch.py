@@ -5,11 +5,15 @@ What it guarantees: each order gets exactly what `create_order` one by one would
 same order (events, approval plan with its holds, audit event `order.create`, outbox rows,
 sealed account numbers), and a later order of the batch sees the earlier ones as possible
 duplicates, as it would had they been created one after another. The work is set-based:
-- every command is validated in Python first, and refused commands never reach the database;
+- every command is validated in Python first, and refused commands never reach the database; a
+  command given as a `CheckedOrder` (intake checked it already, on the same day) is not checked
+  a second time;
 - serials, end-to-end ids, same-amount orders and beneficiaries are looked up for the whole
-  batch with one query each (IN lists; accounts by blind index); the policy is loaded once;
+  batch with one query each (IN lists, one array on PostgreSQL; accounts by blind index); the
+  policy is loaded once;
 - orders, events, plans, audit events (the hash chain sealed in sequence, the head moved once)
-  and outbox rows are written with one multi-row INSERT each, inside a savepoint, and the unit of
+  and outbox rows are written with one bulk insert each (`bulk_insert.insert_rows`: executemany
+  on SQLite, COPY on PostgreSQL), inside a savepoint, and the unit of
   work commits once (deferred, like any use case, inside `uow.atomic()`).
 Only an auto-approved order books its reservation in the ledger one by one (rare in bulk: the
 built-in policy sends imports to an approver).
@@ -41,7 +45,7 @@ from yinqi.application.webhooks import queue_order_status
 from yinqi.domain.approval.plan import ApprovalPlan, make_plan
 from yinqi.domain.identity.permissions import Permission, require
 from yinqi.domain.identity.principal import Principal
-from yinqi.domain.orders.checks import build_order
+from yinqi.domain.orders.checks import CheckedOrder, build_order
 from yinqi.domain.orders.commands import CreateOrder
 from yinqi.domain.orders.events import OrderEvent
 from yinqi.domain.orders.lifecycle import OrderState
@@ -51,6 +55,7 @@ from yinqi.domain.problems import DomainError, Problem, ValidationFailed
 __all__ = ["MAX_BATCH_ORDERS", "BatchOutcome", "create_orders", "store_orders"]
 
 MAX_BATCH_ORDERS = 10_000
+Command = CreateOrder | CheckedOrder  # a CheckedOrder: checked already, not checked again
 S = OrderState
 
 
@@ -66,7 +71,7 @@ class BatchOutcome:
         return [o for o in self.orders if o is not None]
 
 
-def create_orders(*, uow: OrderUnitOfWork, clock: Clock, principal: Principal, commands: Sequence[CreateOrder],
+def create_orders(*, uow: OrderUnitOfWork, clock: Clock, principal: Principal, commands: Sequence[Command],
                   auto_release: bool = False, order_ids: Sequence[str] | None = None) -> list[PaymentOrder]:
     """Store every order or none: returns them in command order, committed once.
 
@@ -83,7 +88,7 @@ def create_orders(*, uow: OrderUnitOfWork, clock: Clock, principal: Principal, c
     return outcome.stored
 
 
-def store_orders(*, uow: OrderUnitOfWork, clock: Clock, principal: Principal, commands: Sequence[CreateOrder],
+def store_orders(*, uow: OrderUnitOfWork, clock: Clock, principal: Principal, commands: Sequence[Command],
                  auto_release: bool = False, order_ids: Sequence[str] | None = None) -> BatchOutcome:
     """Store every command that is not refused (committed once) and say why the others were:
     one command's refusal never fails its neighbours.
@@ -123,7 +128,7 @@ class _Deferred:
 
 
 class _Batch:
-    def __init__(self, uow: Any, clock: Clock, principal: Principal, commands: Sequence[CreateOrder],
+    def __init__(self, uow: Any, clock: Clock, principal: Principal, commands: Sequence[Command],
                  order_ids: Sequence[str] | None, *, auto_release: bool, all_or_nothing: bool) -> None:
         if len(commands) > MAX_BATCH_ORDERS:
             raise ValidationFailed([Problem("BATCH_TOO_LARGE", f"a batch holds at most {MAX_BATCH_ORDERS} orders",
@@ -150,13 +155,20 @@ class _Batch:
         """The DRAFT order of each command the principal may create and that passes validation."""
         out: dict[int, PaymentOrder] = {}
         today, actor = self.now.date(), self.principal.actor_id
-        for i, command in enumerate(self.commands):
+        permitted: set[Permission] = set()  # checked once per batch; a refusal is raised anew each time
+        companies: set[str] = set()
+        for i, given in enumerate(self.commands):
+            command = given.command if isinstance(given, CheckedOrder) else given
             try:
-                require(self.principal,
-                        Permission.ORDER_IMPORT if command.source == "import" else Permission.ORDER_CREATE)
+                permission = Permission.ORDER_IMPORT if command.source == "import" else Permission.ORDER_CREATE
+                if permission not in permitted:
+                    require(self.principal, permission)
+                    permitted.add(permission)
                 company = command.company_id.strip() if isinstance(command.company_id, str) else ""
-                _require_company(self.principal, company)
-                out[i] = build_order(command, order_id=self.ids[i], today=today, actor=actor, at=self.now)
+                if company not in companies:
+                    _require_company(self.principal, company)
+                    companies.add(company)
+                out[i] = build_order(given, order_id=self.ids[i], today=today, actor=actor, at=self.now)
             except DomainError as exc:
                 self.refused[i] = exc
         return out

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from yinqi.application import reconciliation
+from yinqi.application import reconciliation, statement_checks
 from yinqi.application.bank_connector import BankTransportError, BankUnavailable
 from yinqi.application.ports import Clock, MessageCodec
 from yinqi.domain.reconciliation.matching import Discrepancy
@@ -32,6 +32,7 @@ class ImportSummary:
     settled: list[str] = field(default_factory=list)
     discrepancies: list[Discrepancy] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)  # statement checks per new version (ADR 0007)
 
     def as_dict(self) -> dict[str, Any]:
         return {"format": self.format, "statements": self.statements,
@@ -39,7 +40,7 @@ class ImportSummary:
                 "entries_skipped": self.entries_skipped, "settled_orders": self.settled,
                 "discrepancies": [{"entry_id": d.entry_id, "order_id": d.order_id, "reason": d.reason}
                                   for d in self.discrepancies],
-                "warnings": self.warnings}
+                "warnings": self.warnings, "checks": self.checks}
 
 
 def import_statement_file(*, uow_factory: Callable[[], Any], clock: Clock, codec: MessageCodec, data: bytes,
@@ -61,6 +62,7 @@ def import_statement_file(*, uow_factory: Callable[[], Any], clock: Clock, codec
 
 def _store_and_reconcile(uow: Any, parsed: Any, *, digest: str, summary: ImportSummary, clock: Clock) -> None:
     now = clock.now()
+    stored = []
     for statement in parsed.statements:
         result = uow.statements.import_statement(statement, fmt=parsed.format, source_sha256=digest, at=now)
         summary.statements += 1
@@ -68,7 +70,11 @@ def _store_and_reconcile(uow: Any, parsed: Any, *, digest: str, summary: ImportS
         summary.entries_added += len(result.entries)
         summary.entries_skipped += result.skipped
         summary.warnings.extend(f"{statement.id}: {w}" for w in statement.warnings)
+        if not result.duplicate:
+            stored.append((statement, result.statement_pk))
     summary.settled, summary.discrepancies = reconcile(uow, clock=clock)
+    # after reconciliation, so the ledger comparison sees the settlements this statement proves
+    summary.checks = [statement_checks.check_imported(uow, statement=st, statement_pk=pk, at=now) for st, pk in stored]
 
 
 def reconcile(uow: Any, *, clock: Clock) -> tuple[list[str], list[Discrepancy]]:

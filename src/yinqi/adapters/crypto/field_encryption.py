@@ -12,8 +12,13 @@ What it guarantees:
 
 Key files live in `YINQI_HOME/keys/fields/`: `blind-index.key`, `data-<key_id>.key` (32 random
 bytes each, mode 0600, created race-safely by `keys.load_or_create_secret`), `active` (the active
-key id) and `data-<key_id>.retired` markers. Another process's rotation is noticed on the next
-seal: `active` is re-read whenever its modification time changes.
+key id) and `data-<key_id>.retired` markers. Another process's rotation is noticed by `seal`
+within ACTIVE_RECHECK_S (1 s): sealing looks at `active` (its inode and modification time) at
+most once per that interval, not on every call (bulk intake seals two values per order), and at
+once after this process activates a key or fails to open a value under a key it does not know.
+`active_key_id` itself always looks at the file (rotation, retiring and listing read it exactly);
+a value sealed under the previous key inside that second is re-sealed by the rotation's sweep, and
+retiring refuses a key any stored value still uses.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import hmac
 import os
 import re
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +59,7 @@ FIELD_KEY_DIR = "keys/fields"
 BLOB_VERSION = "v1"
 BLIND_INDEX_CHARS = 32
 NONCE_BYTES = 12
+ACTIVE_RECHECK_S = 1.0  # the bound on noticing another process's rotation when sealing
 FIRST_KEY_ID = "k1"  # fixed, so two processes starting on an empty home agree on it
 _KEY_ID = re.compile(r"k[0-9a-z]{1,16}")
 
@@ -109,8 +117,10 @@ def blob_key_id(blob: str) -> str:
 class FieldKeyring:
     """The `AccountVault` of the hub, backed by key files in one directory."""
 
-    def __init__(self, directory: str | Path) -> None:
+    def __init__(self, directory: str | Path, *, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._dir = Path(directory)
+        self._monotonic = monotonic
+        self._sealing: tuple[float, str] | None = None  # (when `active` was last looked at, key id)
         self._index_key = load_or_create_secret(self._dir / "blind-index.key")
         self._keys: dict[str, AESGCM] = {}
         self._active: tuple[tuple[int, int], str] | None = None  # ((inode, mtime_ns) of `active`, key id)
@@ -131,6 +141,12 @@ class FieldKeyring:
             self._active = (seen, self._active_file.read_text(encoding="ascii").strip())
         return self._active[1]
 
+    def _sealing_key_id(self) -> str:
+        now = self._monotonic()
+        if self._sealing is None or now - self._sealing[0] >= ACTIVE_RECHECK_S:
+            self._sealing = (now, self.active_key_id)
+        return self._sealing[1]
+
     def seal(self, value: str, *, field: str) -> str:
         return self.seal_bytes(value.encode("utf-8"), field=field)
 
@@ -139,9 +155,10 @@ class FieldKeyring:
         return self.open_bytes(blob, field=field).decode("utf-8")
 
     def seal_bytes(self, data: bytes, *, field: str) -> str:
-        key_id = self.active_key_id
+        key_id = self._sealing_key_id()
+        cipher = self._cipher(key_id)
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self._cipher(key_id).encrypt(nonce, data, field.encode("utf-8"))
+        sealed = cipher.encrypt(nonce, data, field.encode("utf-8"))
         return f"{BLOB_VERSION}:{key_id}:{base64.b64encode(nonce + sealed).decode('ascii')}"
 
     def open_bytes(self, blob: str, *, field: str) -> bytes:
@@ -151,7 +168,11 @@ class FieldKeyring:
         except (binascii.Error, ValueError):
             raise FieldCiphertextInvalid("sealed value is not base64", rule="blob_format",
                                          value=key_id) from None
-        cipher = self._cipher(key_id)
+        try:
+            cipher = self._cipher(key_id)
+        except FieldKeyUnknown:
+            self._sealing = None  # a key we never saw: another process may have rotated
+            raise
         if key_id != self.active_key_id and self._retired_marker(key_id).exists():
             self._keys.pop(key_id, None)  # retired by another process since we loaded it
             raise FieldKeyRetired(f"field key {key_id} is retired", where=field, rule="key_retired", value=key_id)
@@ -195,6 +216,7 @@ class FieldKeyring:
         self._retired_marker(key_id).write_text(str(created_ns), encoding="ascii")  # keeps `keys()` in order
         path.unlink()
         self._keys.pop(key_id, None)
+        self._sealing = None
 
     def key_infos(self) -> list[FieldKeyInfo]:
         """Every key ever created here, oldest first."""
@@ -252,3 +274,4 @@ class FieldKeyring:
         finally:
             os.close(fd)
         self._active = None
+        self._sealing = None

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from yinqi.adapters.db.bulk_insert import insert_rows
 from yinqi.adapters.db.tables.approvals import approval_policies as pol
 from yinqi.adapters.db.tables.approvals import order_approval_plans as plans
 from yinqi.adapters.db.tables.approvals import order_approvals as appr
@@ -26,6 +27,8 @@ from yinqi.domain.identity.principal import Role
 from yinqi.domain.problems import Conflict
 
 _MAX_IN = 500
+
+_STEPS = json.JSONEncoder(sort_keys=True, separators=(",", ":"))  # = json.dumps(..., sort_keys=True, ...)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -108,9 +111,9 @@ class SqlApprovalStore:
             current[order_id] = current.get(order_id, 0) + 1
             seqs.append(current[order_id])
             rows.append({"order_id": order_id, "plan_seq": current[order_id], "policy_version": plan.policy_version,
-                         "steps": json.dumps(plan.as_dict(), sort_keys=True, separators=(",", ":")),
+                         "steps": _STEPS.encode(plan.as_dict()),
                          "planned_at_version": version, "expires_at": plan.expires_at, "created_at": at})
-        self._conn.execute(insert(plans), rows)
+        insert_rows(self._conn, plans, rows)
         return seqs
 
     def current_plan(self, order_id: str) -> StoredPlan | None:

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, false, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from yinqi.adapters.db.bulk_insert import insert_rows
 from yinqi.adapters.db.tables.audit import audit_chain_head, audit_events
 from yinqi.application.audit import AuditFilter, AuditPage
 from yinqi.domain.audit import GENESIS_HASH, AuditEvent, ChainCheck, ChainHead, seal, verify_chain
@@ -63,7 +64,7 @@ class SqlAuditStore:
             event = seal(self._key, prev_hash, seq, **{"outcome": "success", "reason": "", **fields})
             sealed.append(event)
             prev_hash = event.hash
-        self._conn.execute(audit_events.insert(), [_row(e) for e in sealed])
+        insert_rows(self._conn, audit_events, [_row(e) for e in sealed])
         self._conn.execute(update(audit_chain_head).where(audit_chain_head.c.id == 1)
                            .values(seq=sealed[-1].seq, hash=sealed[-1].hash))
         return sealed

@@ -1,8 +1,11 @@
 """Database engines for the two supported backends, configured for durability.
 
 SQLite is the embedded default: WAL journal, `synchronous=FULL` (a commit survives power loss),
-foreign keys on, and every transaction opened with `BEGIN IMMEDIATE`, so two writers queue for the
-write lock up front instead of failing half-way with SQLITE_BUSY on lock upgrade. PostgreSQL is
+foreign keys on, and every writing transaction opened with `BEGIN IMMEDIATE`, so two writers queue
+for the write lock up front instead of failing half-way with SQLITE_BUSY on lock upgrade. A read-only
+one (a connection with the `READ_ONLY` execution option, see `SqlUnitOfWork(read_only=True)`) opens
+with `BEGIN DEFERRED` instead: in WAL mode it reads a snapshot and never waits for the writer, so the
+token check of every API request does not queue behind a group-commit batch (docs/adr/0012). PostgreSQL is
 production: psycopg 3, READ COMMITTED plus explicit row locks (see docs/adr/0002), because money
 must not rely on SERIALIZABLE alone.
 """
@@ -12,6 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+
+READ_ONLY = "yinqi_read_only"  # connection execution option: this transaction only reads
 
 
 def normalise_url(url: str) -> str:
@@ -52,6 +57,6 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN DEFERRED" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
     return engine

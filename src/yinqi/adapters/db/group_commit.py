@@ -16,6 +16,12 @@ If the batch's commit itself fails (or the process dies first), every job of the
 error (or no answer): nothing of it is durable, nothing was acknowledged, and a retry under the same
 Idempotency-Key finds no claim and runs again.
 
+A `Grouped` job may run together with the batch's other jobs of the same key, in one call (the
+API's creates of one principal go to `order_batch.store_orders` at once, see
+`application/idempotent_batch.py`): that call runs in one savepoint, and if it raises, its jobs run
+again one by one (`Grouped.alone`), each in a savepoint of its own, so an unexpected error still
+reaches only the job that caused it.
+
 Jobs must not open transactions of their own on the engine (on SQLite that would wait for the
 write lock the batch holds); refusals that need their own audit transaction are recorded by the
 caller after the job's answer (see `entrypoints/api/orders.py`).
@@ -26,7 +32,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,7 +44,7 @@ from sqlalchemy import NestedTransaction
 from yinqi.adapters.db.uow import SqlUnitOfWork
 from yinqi.testing.failpoints import declare, failpoint
 
-__all__ = ["GroupCommit", "SavepointUnitOfWork"]
+__all__ = ["GroupCommit", "Grouped", "SavepointUnitOfWork"]
 
 T = TypeVar("T")
 MAX_BATCH = 64
@@ -90,9 +96,21 @@ NewUow = Callable[[], SqlUnitOfWork]
 Job = Callable[[NewUow], T]
 
 
+@dataclass(frozen=True)
+class Grouped(Generic[T]):
+    """A job that runs with its batch neighbours of the same `key`: `run_all(new_uow, items)` gets
+    the `item` of each (in arrival order) and returns, for each, its result or the exception to
+    hand to its caller. `alone` is the same job by itself, for a batch of one or after `run_all` raised."""
+
+    key: Hashable
+    item: Any
+    run_all: Callable[[NewUow, Sequence[Any]], Sequence[T | BaseException]]
+    alone: Job[T]
+
+
 @dataclass
 class _Pending(Generic[T]):
-    job: Job[T]
+    job: Job[T] | Grouped[T]
     future: Future[T] = field(default_factory=Future)
     result: T | None = None
     error: BaseException | None = None
@@ -116,12 +134,13 @@ class GroupCommit:
         self._stopped = False
         self.batches = 0  # counters, for tests and metrics
         self.jobs = 0
+        self.grouped = 0  # jobs that ran through a `Grouped.run_all` call of two or more
 
-    def run(self, job: Job[T]) -> T:
+    def run(self, job: Job[T] | Grouped[T]) -> T:
         """Raises: whatever `job` raised, or the batch's commit error (nothing of the job is durable)."""
         return self.submit(job).result()
 
-    def submit(self, job: Job[T]) -> Future[T]:
+    def submit(self, job: Job[T] | Grouped[T]) -> Future[T]:
         if self._stopped:
             raise RuntimeError("group commit is stopped")
         self._start()
@@ -173,8 +192,11 @@ class GroupCommit:
     def _commit_batch(self, batch: list[_Pending[Any]]) -> None:
         try:
             with self._new_uow() as uow:
-                for pending in batch:
-                    self._run_one(uow, pending)
+                for group in _groups(batch):
+                    if len(group) > 1 and self._run_group(uow, group):
+                        continue
+                    for pending in group:
+                        self._run_one(uow, pending)
                 failpoint("group_commit.before_commit")
                 uow.conn.commit()  # not uow.commit(): no next transaction to open
         except BaseException as exc:  # handed to every waiting caller: none is acknowledged
@@ -191,11 +213,46 @@ class GroupCommit:
 
     @staticmethod
     def _run_one(uow: SqlUnitOfWork, pending: _Pending[Any]) -> None:
+        job = pending.job.alone if isinstance(pending.job, Grouped) else pending.job
         try:
             with _savepoint(uow):
-                pending.result = pending.job(lambda: SavepointUnitOfWork(uow))
+                pending.result = job(lambda: SavepointUnitOfWork(uow))
         except Exception as exc:  # the job's own failure, for its caller alone
             pending.error = exc
+
+    def _run_group(self, uow: SqlUnitOfWork, group: list[_Pending[Any]]) -> bool:
+        """Run a group in one `run_all` call; False (nothing of it kept) when that call raised."""
+        jobs = [p.job for p in group if isinstance(p.job, Grouped)]
+        try:
+            with _savepoint(uow):
+                outcomes = list(jobs[0].run_all(lambda: SavepointUnitOfWork(uow), [j.item for j in jobs]))
+                if len(outcomes) != len(group):
+                    raise AssertionError(f"run_all answered {len(outcomes)} of {len(group)} jobs")
+        except Exception:
+            return False
+        for pending, outcome in zip(group, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                pending.error = outcome
+            else:
+                pending.result = outcome
+        self.grouped += len(group)
+        return True
+
+
+def _groups(batch: list[_Pending[Any]]) -> list[list[_Pending[Any]]]:
+    """The batch in arrival order, each `Grouped` job together with the later ones of its key."""
+    groups: list[list[_Pending[Any]]] = []
+    by_key: dict[Hashable, list[_Pending[Any]]] = {}
+    for pending in batch:
+        if isinstance(pending.job, Grouped) and _hashable(pending.job.key):
+            if pending.job.key in by_key:
+                by_key[pending.job.key].append(pending)
+                continue
+            by_key[pending.job.key] = [pending]
+            groups.append(by_key[pending.job.key])
+        else:
+            groups.append([pending])
+    return groups
 
 
 @contextmanager
@@ -212,3 +269,11 @@ def _savepoint(uow: SqlUnitOfWork) -> Iterator[None]:
         nested.commit()
 
 
+
+
+def _hashable(key: object) -> bool:
+    try:
+        hash(key)
+    except TypeError:  # runs alone rather than failing its whole batch
+        return False
+    return True

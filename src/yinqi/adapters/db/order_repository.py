@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from yinqi.adapters.db.bulk_insert import in_chunks, insert_rows
 from yinqi.adapters.db.tables.orders import payment_order_events as ev
 from yinqi.adapters.db.tables.orders import payment_orders as po
 from yinqi.application.ports import AccountVault
@@ -50,8 +51,11 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))  # one, not one per call
+
+
 def _canonical(data: dict[str, Any]) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(data)
 
 
 class SqlOrderRepository:
@@ -116,20 +120,16 @@ class SqlOrderRepository:
 
     def serials_in_use(self, company_id: str, serials: Sequence[str]) -> dict[str, str]:
         """serial -> id of the company's order that uses it, for those of `serials` in use."""
-        unique = sorted(set(serials))
         found: dict[str, str] = {}
-        for i in range(0, len(unique), MAX_IN):
-            query = select(po.c.serial, po.c.id).where(po.c.company_id == company_id,
-                                                       po.c.serial.in_(unique[i:i + MAX_IN]))
+        for condition in in_chunks(self._conn, po.c.serial, sorted(set(serials))):
+            query = select(po.c.serial, po.c.id).where(po.c.company_id == company_id, condition)
             found.update({serial: order_id for serial, order_id in self._conn.execute(query)})
         return found
 
     def end_to_end_ids_in_use(self, end_to_end_ids: Sequence[str]) -> set[str]:
-        unique = sorted(set(end_to_end_ids))
         found: set[str] = set()
-        for i in range(0, len(unique), MAX_IN):
-            query = select(po.c.end_to_end_id).where(po.c.end_to_end_id.in_(unique[i:i + MAX_IN]))
-            found.update(self._conn.execute(query).scalars())
+        for condition in in_chunks(self._conn, po.c.end_to_end_id, sorted(set(end_to_end_ids))):
+            found.update(self._conn.execute(select(po.c.end_to_end_id).where(condition)).scalars())
         return found
 
     def _one(self, condition: Any, *, for_update: bool = False) -> PaymentOrder | None:
@@ -183,8 +183,8 @@ class SqlOrderRepository:
         self._append(order, events, head=None)
 
     def add_many(self, created: Sequence[tuple[PaymentOrder, Sequence[OrderEvent]]]) -> None:
-        """Insert new orders with their first events: one multi-row INSERT for the orders, one for
-        the events (bulk intake). All or nothing, in a savepoint.
+        """Insert new orders with their first events: one bulk insert (`bulk_insert.insert_rows`) for
+        the orders, one for the events (bulk intake). All or nothing, in a savepoint.
 
         Raises DuplicateSerial (DUPLICATE_SERIAL), DuplicateEndToEndId (DUPLICATE_END_TO_END_ID) for
         the first order whose serial or end-to-end id another transaction took meanwhile, with
@@ -196,10 +196,10 @@ class SqlOrderRepository:
             assert events and events[-1].hash == order.event_hash and events[-1].prev_hash is not None
         try:
             with self._conn.begin_nested():
-                self._conn.execute(insert(po), [_order_values(o, self._vault) for o, _ in created])
+                insert_rows(self._conn, po, [_order_values(o, self._vault) for o, _ in created])
         except IntegrityError:
             raise self._first_taken([o for o, _ in created]) from None
-        self._conn.execute(insert(ev), [_event_values(e) for _, events in created for e in events])
+        insert_rows(self._conn, ev, [_event_values(e) for _, events in created for e in events])
 
     def _first_taken(self, orders: Sequence[PaymentOrder]) -> DomainError:
         serials: dict[str, builtins.list[str]] = {}

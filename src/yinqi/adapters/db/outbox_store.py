@@ -16,11 +16,13 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, exists, func, insert, or_, select, text, update
 
+from yinqi.adapters.db.bulk_insert import in_chunks, insert_rows
 from yinqi.adapters.db.tables.outbox import outbox
 
 MAX_ATTEMPTS = 20
 BACKOFF_CAP_S = 300
-_MAX_IN = 500
+_PAYLOAD = json.JSONEncoder(sort_keys=True, separators=(",", ":"))  # = json.dumps(payload, sort_keys=..., ...)
+_KEY = json.JSONEncoder(sort_keys=True)  # = json.dumps(payload, sort_keys=True): one encoder, not one per row
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +40,7 @@ def backoff_seconds(attempts: int) -> int:
 
 
 def _default_key(topic: str, aggregate_id: str, payload: dict[str, Any]) -> str:
-    return f"{topic}:{aggregate_id}:{json.dumps(payload, sort_keys=True)}"
+    return f"{topic}:{aggregate_id}:{_KEY.encode(payload)}"
 
 
 class SqlOutbox:
@@ -65,18 +67,16 @@ class SqlOutbox:
         keyed = [(r.get("dedupe_key") or _default_key(r["topic"], r["aggregate_id"], r["payload"]), r) for r in rows]
         keys = [k for k, _ in keyed]
         queued: set[str] = set()
-        for i in range(0, len(keys), _MAX_IN):
-            queued.update(self._conn.execute(select(outbox.c.dedupe_key)
-                                             .where(outbox.c.dedupe_key.in_(keys[i:i + _MAX_IN]))).scalars())
+        for condition in in_chunks(self._conn, outbox.c.dedupe_key, keys):
+            queued.update(self._conn.execute(select(outbox.c.dedupe_key).where(condition)).scalars())
         values = []
         for key, r in keyed:
             if key not in queued:
                 queued.add(key)
                 values.append({"topic": r["topic"], "aggregate_id": r["aggregate_id"], "dedupe_key": key,
-                               "payload": json.dumps(r["payload"], sort_keys=True, separators=(",", ":")),
+                               "payload": _PAYLOAD.encode(r["payload"]),
                                "status": "pending", "attempts": 0, "created_at": r["at"], "next_attempt_at": r["at"]})
-        if values:
-            self._conn.execute(insert(outbox), values)
+        insert_rows(self._conn, outbox, values)
         return len(values)
 
     def claim_due(self, *, topics: list[str], now: datetime, limit: int = 50,

@@ -18,15 +18,20 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from yinqi.adapters.db.engine import READ_ONLY
 from yinqi.application.ports import AccountVault
 
 
 class SqlUnitOfWork:
     def __init__(self, engine: Engine, *, ledger_key: bytes, vault: AccountVault | None = None,
-                 home: Path | None = None) -> None:
+                 home: Path | None = None, read_only: bool = False) -> None:
         """`vault` seals account numbers at rest (R19); `Hub.uow()` always passes the real keyring.
         Without one, every store that holds account numbers refuses to work (fails closed).
-        `home` is YINQI_HOME for key files loaded on first use (TOTP secrets); None: $YINQI_HOME."""
+        `home` is YINQI_HOME for key files loaded on first use (TOTP secrets); None: $YINQI_HOME.
+        `read_only` (`Hub.read_uow()`): a transaction that never waits for a writer, for queries and
+        the API's token check: `BEGIN DEFERRED` plus `PRAGMA query_only` on SQLite (no write lock;
+        a write fails), `SET TRANSACTION READ ONLY` on PostgreSQL; `commit()` refuses."""
+        self.read_only = read_only
         self._engine = engine
         self._home = home
         self._ledger_key = ledger_key
@@ -39,8 +44,20 @@ class SqlUnitOfWork:
     # --- transaction ----------------------------------------------------------------------
     def __enter__(self) -> SqlUnitOfWork:
         self._conn = self._engine.connect()
-        self._conn.begin()
+        if self.read_only:
+            self._begin_read_only(self._conn)
+        else:
+            self._conn.begin()
         return self
+
+    def _begin_read_only(self, conn: Connection) -> None:
+        if self.dialect == "sqlite":
+            conn.execution_options(**{READ_ONLY: True})  # the engine's BEGIN hook then says DEFERRED
+            conn.begin()
+            conn.exec_driver_sql("PRAGMA query_only=ON")
+        else:
+            conn.begin()
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -48,6 +65,9 @@ class SqlUnitOfWork:
         try:
             if self._conn.in_transaction():
                 self._conn.rollback()
+            if self.read_only and self.dialect == "sqlite":
+                self._conn.exec_driver_sql("PRAGMA query_only=OFF")  # the pooled connection writes again
+                self._conn.rollback()  # the autobegun (empty) transaction of the pragma
         finally:
             self._conn.close()
             self._conn = None
@@ -70,6 +90,8 @@ class SqlUnitOfWork:
             yield self
 
     def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit: use Hub.uow() to write")
         if self._atomic_depth:
             return
         self.conn.commit()
@@ -183,3 +205,9 @@ class SqlUnitOfWork:
         from yinqi.adapters.db.recon_store import SqlReconStore
 
         return self._store("recon", lambda: SqlReconStore(self.conn))
+
+    @property
+    def statement_checks(self) -> Any:
+        from yinqi.adapters.db.statement_check_store import SqlStatementCheckStore
+
+        return self._store("statement_checks", lambda: SqlStatementCheckStore(self.conn, self.vault))

@@ -41,9 +41,16 @@ EVENT_KIND: dict[OrderState, str] = {
 }
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))  # = json.dumps(...)
+_text = json.encoder.encode_basestring  # a JSON string literal, as _ENCODER writes one
+
+
 def _utc_text(at: datetime) -> str:
     assert at.tzinfo is not None, "event times are timezone-aware"
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = at.astimezone(UTC)
+    if utc.year < 1000:  # isoformat pads the year to 4 digits, strftime does not: keep the hashed bytes
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,15 +80,35 @@ class OrderEvent:
                 "at": _utc_text(self.at), "reason": self.reason, "data": self.data}
 
     def sealed(self, prev_hash: str) -> OrderEvent:
-        """This event linked after `prev_hash`, with its own hash computed."""
-        linked = replace(self, prev_hash=prev_hash, hash="")
-        return replace(linked, hash=chain_hash(prev_hash, linked))
+        """This event linked after `prev_hash`, with its own hash computed (the hash does not cover
+        the hashes themselves, so it is computed on `self` and the event copied once)."""
+        return replace(self, prev_hash=prev_hash, hash=chain_hash(prev_hash, self))
+
+    @classmethod
+    def linked(cls, *, order_id: str, seq: int, from_state: OrderState | None, to_state: OrderState, actor: str,
+               at: datetime, reason: str = "", data: dict[str, Any], prev_hash: str) -> OrderEvent:
+        """A new event after `prev_hash`, hashed: `OrderEvent(...).sealed(prev_hash)` without the copy."""
+        digest = hashlib.sha256(prev_hash.encode("ascii") + _canonical(order_id, seq, from_state, to_state, actor, at,
+                                                                       reason, data)).hexdigest()
+        return cls(order_id=order_id, seq=seq, from_state=from_state, to_state=to_state, actor=actor, at=at,
+                   reason=reason, data=data, prev_hash=prev_hash, hash=digest)
 
 
 def canonical_bytes(event: OrderEvent) -> bytes:
-    """Keep keys sorted and separators fixed: the hash depends on these exact bytes."""
-    return json.dumps(event.content(), sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode("utf-8")
+    """Keep keys sorted and separators fixed: the hash depends on these exact bytes, those of
+    `json.dumps(event.content(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)`."""
+    return _canonical(event.order_id, event.seq, event.from_state, event.to_state, event.actor, event.at,
+                      event.reason, event.data)
+
+
+def _canonical(order_id: str, seq: int, from_state: OrderState | None, to_state: OrderState, actor: str,
+               at: datetime, reason: str, data: dict[str, Any]) -> bytes:
+    """`canonical_bytes` written out: the keys of `content()` in sorted order, the values encoded
+    as `json.dumps` encodes them (the dict and every string by the same encoder)."""
+    return (f'{{"actor":{_text(actor)},"at":"{_utc_text(at)}","data":{_ENCODER.encode(data)},'
+            f'"from_state":{"null" if from_state is None else _text(str(from_state))},'
+            f'"kind":{_text(EVENT_KIND[to_state])},"order_id":{_text(order_id)},"reason":{_text(reason)},'
+            f'"seq":{int.__repr__(seq)},"to_state":{_text(str(to_state))}}}').encode()
 
 
 def chain_hash(prev_hash: str, event: OrderEvent) -> str:

@@ -3,7 +3,9 @@
 An API request proves who it is in one of two ways, tried in this order:
 
 1. `Authorization: Bearer yq_<id>_<secret>`: an API token of an ERP client
-   (`identity.authenticate_token`; channel API, narrowed to the token's scopes and companies);
+   (`identity_tokens.verify_token`; channel API, narrowed to the token's scopes and companies): a
+   token verified in the last few seconds is not looked up again, and a lookup is a read-only
+   unit of work that does not queue behind the group commit's write lock (docs/adr/0012);
 2. the console's session cookie, so the console's own fetch calls work
    (`identity.authenticate_session`). A cookie-authenticated request that changes state must come
    from the console's own origin (`Origin` / `Sec-Fetch-Site`), since the browser attaches cookies
@@ -24,6 +26,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from yinqi.application import identity
+from yinqi.application.identity_tokens import verify_token
 from yinqi.domain.identity.principal import NotAuthenticated, Principal
 from yinqi.entrypoints.rate_limits import rate_limits_for
 from yinqi.entrypoints.web.csrf import refuse_cross_site
@@ -50,11 +53,11 @@ def current_principal(request: Request) -> Principal:
     token, cookie = bearer_token(request), session_token(request)
     if not token and not cookie:
         raise NotAuthenticated("send an API token (Authorization: Bearer yq_…) or sign in", rule="authenticated")
-    with hub.uow() as uow:
-        if token:
-            principal = identity.authenticate_token(uow=uow, clock=hub.clock, secret=token,
-                                                    source_address=client_address(request))
-        else:
+    if token:
+        principal = verify_token(read_uow=hub.read_uow, write_uow=hub.uow, clock=hub.clock, secret=token,
+                                 source_address=client_address(request))
+    else:
+        with hub.uow() as uow:  # a session's idle timeout slides: every request writes its last use
             principal = identity.authenticate_session(uow=uow, clock=hub.clock, session_token=cookie,
                                                       source_address=client_address(request))
     request.state.principal = principal

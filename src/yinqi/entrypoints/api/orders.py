@@ -18,7 +18,8 @@ import base64
 import binascii
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -27,11 +28,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from yinqi.adapters.db.group_commit import GroupCommit
-from yinqi.application import order_queries, routing
+from yinqi.adapters.db.group_commit import GroupCommit, Grouped
+from yinqi.application import order_batch, order_queries, routing
 from yinqi.application import orders as cases
-from yinqi.application.idempotency import IdempotentRequest, StoredResponse, run_idempotent
+from yinqi.application.idempotency import IdempotentRequest, Outcome, StoredResponse, run_idempotent
+from yinqi.application.idempotent_batch import run_idempotent_batch
 from yinqi.domain.identity.permissions import Permission, allowed
+from yinqi.domain.identity.principal import Principal
 from yinqi.domain.orders.lifecycle import OrderState
 from yinqi.domain.problems import DomainError, Problem, ValidationFailed
 from yinqi.entrypoints.api.deps import CurrentPrincipal
@@ -104,10 +107,13 @@ def _order_response(order: Any, status: int = 200) -> StoredResponse:
 
 
 async def _idempotent(request: Request, *, actor: str, key: str | None,
-                      work: Callable[[Any, bytes], StoredResponse], grouped: bool = False) -> Response:
+                      work: Callable[[Any, bytes], StoredResponse], grouped: bool = False,
+                      group_with: Principal | None = None) -> Response:
     """Run `work` once per Idempotency-Key. `grouped`: in the process's group commit (one
     transaction and one durable commit for the requests that arrive together; the answer comes
-    after the batch committed), for the hot path `POST /payment-orders`."""
+    after the batch committed), for the hot path `POST /payment-orders`. `group_with`: a create
+    by this principal, stored with the batch's other creates of the same principal by one
+    `order_batch.store_orders` call (`work` runs only for a request that ends up alone)."""
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         raise BodyTooLarge(f"request body is larger than {MAX_BODY_BYTES} bytes", rule="max_body_size")
@@ -129,7 +135,15 @@ async def _idempotent(request: Request, *, actor: str, key: str | None,
         return StoredResponse(*render_error(exc))
 
     try:
-        if grouped:
+        if group_with is not None:
+            def alone(new_uow: Callable[[], Any]) -> Any:
+                refusals.clear()  # of a grouped attempt that was abandoned: audited only once
+                return run(new_uow)
+
+            job = Grouped(key=("payment-orders.create", group_with), item=_Create(idem, body, render),
+                          run_all=lambda new_uow, items: _create_all(hub, group_with, new_uow, items), alone=alone)
+            outcome = await asyncio.wrap_future(group_commit_for(request.app).submit(job))
+        elif grouped:
             outcome = await asyncio.wrap_future(group_commit_for(request.app).submit(run))
         else:
             outcome = await run_in_threadpool(run)
@@ -140,6 +154,43 @@ async def _idempotent(request: Request, *, actor: str, key: str | None,
     if outcome.response.status == 201 and outcome.response.resource_id:
         headers["Location"] = f"/api/v1/payment-orders/{outcome.response.resource_id}"
     return json_response(outcome.response.status, outcome.response.body, headers=headers)
+
+
+@dataclass(frozen=True, slots=True)
+class _Create:
+    """One create request waiting in a group-commit batch."""
+
+    idem: IdempotentRequest
+    body: bytes
+    render: Callable[[DomainError], StoredResponse]
+
+
+def _create_all(hub: Any, principal: Principal, new_uow: Callable[[], Any],
+                items: Sequence[_Create]) -> list[Outcome | DomainError]:
+    """The creates of one principal in one batch: keys claimed together, the orders stored by one
+    `store_orders` call (accept-valid: a refused order fails only its own request), each key
+    completed with its own answer. Raises when something unexpected fails (the group commit then
+    runs the requests one by one)."""
+
+    def work(uow: Any, indices: Sequence[int]) -> dict[int, StoredResponse | DomainError]:
+        answers: dict[int, StoredResponse | DomainError] = {}
+        commands, of = [], []
+        for i in indices:
+            try:
+                commands.append(_parse(CreateOrderRequest, items[i].body).to_command(source="api"))
+                of.append(i)
+            except DomainError as exc:
+                answers[i] = exc
+        if commands:
+            outcome = order_batch.store_orders(uow=uow, clock=hub.clock, principal=principal, commands=commands,
+                                               auto_release=hub.settings.auto_release)
+            for n, i in enumerate(of):
+                order = outcome.orders[n]
+                answers[i] = _order_response(order, 201) if order is not None else outcome.refused[n]
+        return answers
+
+    return run_idempotent_batch(requests=[item.idem for item in items], new_uow=new_uow, clock=hub.clock, work=work,
+                                render_error=lambda i, exc: items[i].render(exc))
 
 
 _GROUP_LOCK = threading.Lock()
@@ -173,7 +224,8 @@ async def create_payment_order(request: Request, principal: CurrentPrincipal,
                                    auto_release=hub.settings.auto_release)
         return _order_response(order, 201)
 
-    return await _idempotent(request, actor=principal.actor_id, key=idempotency_key, work=work, grouped=True)
+    return await _idempotent(request, actor=principal.actor_id, key=idempotency_key, work=work, grouped=True,
+                             group_with=principal)
 
 
 # Approve and reject: `entrypoints/api/approvals.py`.
@@ -212,7 +264,7 @@ def list_payment_orders(request: Request, principal: CurrentPrincipal,
     """Newest first, `limit` per page; follow `next_cursor` for the next page."""
     _check_state(state)
     after = _decode_cursor(cursor) if cursor else None
-    with request.app.state.hub.uow() as uow:
+    with request.app.state.hub.read_uow() as uow:
         orders = order_queries.list_orders(uow=uow, principal=principal, company_id=company_id, state=state,
                                            limit=limit, after=after)
     last = orders[-1] if len(orders) == limit else None
@@ -223,7 +275,7 @@ def list_payment_orders(request: Request, principal: CurrentPrincipal,
 
 @router.get("/payment-orders/{order_id}", response_model=OrderOut, responses=_ERRORS, summary="One order")
 def get_payment_order(order_id: OrderId, request: Request, principal: CurrentPrincipal) -> OrderOut:
-    with request.app.state.hub.uow() as uow:
+    with request.app.state.hub.read_uow() as uow:
         order = order_queries.get_order(uow=uow, principal=principal, order_id=order_id)
         return OrderOut.of(order, reveal=allowed(principal, Permission.ACCOUNT_REVEAL))
 
@@ -231,7 +283,7 @@ def get_payment_order(order_id: OrderId, request: Request, principal: CurrentPri
 @router.get("/payment-orders/{order_id}/events", response_model=EventList, responses=_ERRORS,
             summary="The order's hash-chained history")
 def list_payment_order_events(order_id: OrderId, request: Request, principal: CurrentPrincipal) -> EventList:
-    with request.app.state.hub.uow() as uow:
+    with request.app.state.hub.read_uow() as uow:
         order_queries.get_order(uow=uow, principal=principal, order_id=order_id)  # 404 also for another company's
         events = uow.orders.events(order_id)  # verifies the chain; raises if broken
     return EventList(order_id=order_id, chain_verified=True, items=[EventOut.of(e) for e in events])
@@ -243,7 +295,7 @@ def get_payment_order_route(order_id: OrderId, request: Request, principal: Curr
     """The routing decision as of now (`chosen` null: no channel can carry the order), each
     alternative with its reasons, and `sent`: the bank message the order went out in, if any."""
     hub = request.app.state.hub
-    with hub.uow() as uow:
+    with hub.read_uow() as uow:
         order_queries.get_order(uow=uow, principal=principal, order_id=order_id)  # 404 also for another company's
         report = routing.explain_order_route(uow=uow, order_id=order_id, channels=hub.settings.routing_channels(),
                                              now=hub.clock.now())

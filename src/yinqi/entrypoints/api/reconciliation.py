@@ -1,5 +1,6 @@
 """REST API of the reconciliation exceptions queue: `/api/v1/reconciliation`.
 
+`GET /breaks` lists the statement breaks (ADR 0007 "Statement checks", `recon.read`).
 `GET /exceptions` lists unmatched statement lines, unmatched orders, the engine's suggestions
 (with confidence and reason codes) and the active match groups (`recon.read`). The decisions are
 POSTs with an `Idempotency-Key` (a retry with the same key and body gets the first answer again)
@@ -14,13 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Header, Path, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from yinqi.application import recon_decisions as decisions
 from yinqi.application.idempotency import StoredResponse
 from yinqi.application.recon_queue import group_dict, list_exceptions, queue_dict
+from yinqi.application.statement_checks import list_breaks
 from yinqi.domain.problems import ValidationFailed
 from yinqi.entrypoints.api.audited_idempotency import audited_idempotent
 from yinqi.entrypoints.api.deps import CurrentPrincipal
@@ -95,6 +97,15 @@ def exceptions(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     with request.app.state.hub.uow() as uow:
         queue = list_exceptions(uow=uow, principal=principal, home_company=_home(request))
         return queue_dict(queue)
+
+
+@router.get("/breaks", responses=_ERRORS, summary="Statement breaks: opening ≠ previous closing, sequence gaps, "
+                                                   "entries that do not add up, bank ≠ ledger (with amounts)")
+def breaks(request: Request, principal: CurrentPrincipal,
+           account: Annotated[str | None, Query(max_length=64, description="only this account (IBAN or id)")] = None
+           ) -> dict[str, Any]:
+    with request.app.state.hub.uow() as uow:
+        return {"breaks": list_breaks(uow=uow, principal=principal, home_company=_home(request), account=account)}
 
 
 @router.post("/suggestions/{suggestion_id}/accept", responses=_ERRORS, summary="Accept an engine suggestion")

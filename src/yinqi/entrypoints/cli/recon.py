@@ -12,6 +12,7 @@ unmatched lines and orders, suggestions and active groups (without --as: the hub
 company); `match --as USER (--suggestion ID | --entry N … --order ID …) [--reason …]` accepts a
 suggestion or matches by hand; `reject SUGGESTION --as USER [--reason …]`; `unmatch GROUP --as USER
 --reason …`; `write-off --as USER --entry N … --reason …`. Deciding needs `recon.resolve`.
+`checks [--account ID] [--json]` lists the statement breaks (ADR 0007 "Statement checks").
 Exit codes: 0 done, 1 refused (refusals are in the audit trail), 2 unknown user or no database.
 """
 
@@ -31,6 +32,7 @@ from yinqi.application import recon_decisions as decisions
 from yinqi.application.identity_base import principal_of
 from yinqi.application.recon_queue import group_dict, list_exceptions, queue_dict
 from yinqi.application.reconciliation import ReconciliationRun, run_reconciliation
+from yinqi.application.statement_checks import list_breaks
 from yinqi.bootstrap import Hub, build_hub
 from yinqi.config import load_settings
 from yinqi.domain.identity.principal import Channel, Principal
@@ -211,3 +213,19 @@ def write_off_command(as_user: AsOption, entry: EntryOption = None, reason: Reas
     hub = _hub(db)
     _decide(hub, _principal(hub, as_user), "recon.write_off", None, decisions.write_off, entry_ids=entry or [],
             reason=reason)
+
+
+@app.command("checks")
+def checks_command(account: AccountOption = None, as_json: JsonOption = False, db: DbOption = None) -> None:
+    """Open statement breaks (opening ≠ previous closing, sequence gaps, entries that do not add up,
+    bank ≠ ledger), newest first, each with its amount. The hub's own view: every company."""
+    hub = _hub(db)
+    with hub.uow() as uow:
+        rows = list_breaks(uow=uow, principal=None, home_company=hub.settings.company_id, account=account)
+    if as_json:
+        typer.echo(json.dumps({"breaks": rows}, indent=2, ensure_ascii=False))
+        return
+    Console().print(_rows("open statement breaks", ("statement", "account", "check", "amount", "expected", "actual"),
+                          [(r["statement_id"], r["account"], r["code"],
+                            f"{r['amount']} {r['currency']}" if r["amount"] is not None else "",
+                            r["expected"], r["actual"]) for r in rows]))

@@ -81,7 +81,9 @@ def _summary_text(s: ImportSummary) -> str:
         s.duplicate_statements == s.statements else f"{s.entries_added} entries added"
     lines = [f"{s.format}: {s.statements} statement(s); {verdict}; {s.entries_skipped} skipped; "
              f"{len(s.settled)} order(s) settled; {len(s.discrepancies)} discrepancy(ies)"]
-    return "\n".join([*lines, *(f"  warning: {w}" for w in s.warnings)])
+    breaks = [f"  break: {c['statement_id']} {b['code']} {b['amount'] or ''} {b['currency'] or ''}".rstrip()
+              for c in s.checks for b in c["breaks"]]
+    return "\n".join([*lines, *(f"  warning: {w}" for w in s.warnings), *breaks])
 
 
 def _fail(command: str, file: Path, reason: str, code: int) -> NoReturn:

@@ -175,10 +175,14 @@ def build_router(hub: Hub) -> APIRouter:
             if statement is None:
                 raise HTTPException(404, "no such statement")
             entries = uow.statements.entries_with_matches(statement_pk)
+            checks = uow.statement_checks.check_of(statement_pk)
         warnings = json.loads(str(statement["warnings"]))
-        statement = statement_view(statement, reveal=allowed(principal, Permission.ACCOUNT_REVEAL))
+        reveal = allowed(principal, Permission.ACCOUNT_REVEAL)
+        breaks = [statement_view({**b, "account": statement["account"], "account_number": statement["account_number"]},
+                                 reveal=reveal) for b in (checks or {}).get("breaks", [])]
+        statement = statement_view(statement, reveal=reveal)
         return render(request, "statement.html", {"section": "statements", "s": statement, "entries": entries,
-                                                  "warnings": warnings})
+                                                  "warnings": warnings, "checks": checks, "breaks": breaks})
 
     return router
 

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from yinqi.adapters.crypto.field_encryption import (
+    ACTIVE_RECHECK_S,
     BLIND_INDEX_CHARS,
     FieldCiphertextInvalid,
     FieldKeyActive,
@@ -102,6 +103,44 @@ def test_a_key_retired_by_another_process_stops_opening_here_too(ring: FieldKeyr
     assert ring.active_key_id == new_key  # the other process's rotation is noticed
     with pytest.raises(FieldKeyRetired):
         ring.open(old_blob, field=FIELD)
+
+
+class _Ticks:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _rotate_elsewhere(ring: FieldKeyring) -> str:
+    admin = FieldKeyring(ring_dir(ring))
+    new_key = admin.new_key_id()
+    admin.ensure_key(new_key)
+    admin.activate(new_key)
+    return new_key
+
+
+def test_sealing_notices_another_process_rotation_within_the_recheck_bound(tmp_path: Path) -> None:
+    ticks = _Ticks()
+    ring = FieldKeyring(tmp_path / "keys" / "fields", monotonic=ticks)
+    old_key = blob_key_id(ring.seal(IBAN, field=FIELD))
+    new_key = _rotate_elsewhere(ring)
+    ticks.now += ACTIVE_RECHECK_S / 2
+    assert blob_key_id(ring.seal(IBAN, field=FIELD)) == old_key  # inside the bound: no file look-up
+    assert ring.active_key_id == new_key  # asked directly, the file is read every time
+    ticks.now += ACTIVE_RECHECK_S / 2
+    assert blob_key_id(ring.seal(IBAN, field=FIELD)) == new_key
+
+
+def test_a_failed_open_under_an_unknown_key_makes_the_next_seal_look_again(tmp_path: Path) -> None:
+    ticks = _Ticks()
+    ring = FieldKeyring(tmp_path / "keys" / "fields", monotonic=ticks)
+    ring.seal(IBAN, field=FIELD)
+    new_key = _rotate_elsewhere(ring)
+    with pytest.raises(FieldKeyUnknown):
+        ring.open("v1:kzzzz:" + base64.b64encode(bytes(40)).decode(), field=FIELD)
+    assert blob_key_id(ring.seal(IBAN, field=FIELD)) == new_key
 
 
 def test_the_active_key_cannot_be_retired(ring: FieldKeyring) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from yinqi.domain.orders.checks import build_order, check_create_order
+from yinqi.domain.orders.checks import CheckedOrder, build_order, check_create_order, check_order
 from yinqi.domain.orders.commands import AccountInput, AddressInput, CreateOrder, PayeeInput, PayerInput
 from yinqi.domain.problems import ValidationFailed
 
@@ -107,3 +107,23 @@ def test_all_problems_are_reported_at_once_and_build_raises_with_all() -> None:
     assert err.value.code == "VALIDATION_FAILED"
     assert {p.where for p in err.value.problems} == {"serial", "amount", "remittance_info", "payee.name",
                                                       "payee.country"}
+
+
+def test_a_checked_order_builds_the_same_order_as_its_command() -> None:
+    checked = check_order(VALID, today=TODAY)
+    assert isinstance(checked, CheckedOrder)
+    kw: dict[str, Any] = {"order_id": "0b8e2f1c-2d7a-4b8e-9a61-6f4f2e9d1c33", "today": TODAY, "actor": "m", "at": AT}
+    assert build_order(checked, **kw) == build_order(VALID, **kw)
+
+
+def test_check_order_reports_the_problems_check_create_order_reports() -> None:
+    bad = replace(VALID, serial="", amount="0")
+    assert check_order(bad, today=TODAY) == check_create_order(bad, today=TODAY)
+
+
+def test_a_checked_order_built_on_a_later_day_is_checked_again() -> None:
+    checked = check_order(VALID, today=TODAY)
+    assert isinstance(checked, CheckedOrder)
+    with pytest.raises(ValidationFailed) as err:
+        build_order(checked, order_id="x", today=date(2030, 1, 11), actor="m", at=AT)
+    assert [(p.code, p.where) for p in err.value.problems] == [("EXECUTION_DATE_IN_PAST", "requested_execution_date")]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from yinqi.domain.orders.checks import build_order
 from yinqi.domain.orders.commands import AccountInput, CreateOrder, PayeeInput, PayerInput
-from yinqi.domain.orders.events import first_broken_seq
+from yinqi.domain.orders.events import GENESIS_HASH, first_broken_seq
 from yinqi.domain.orders.lifecycle import TERMINAL, TRANSITIONS, IllegalTransition, OrderState
 from yinqi.domain.orders.order import PaymentOrder
 
@@ -101,3 +101,13 @@ def test_random_event_sequences_follow_the_table_and_chain(targets: list[OrderSt
     assert order.version == len(events)
     assert events[-1].hash == order.event_hash
     assert first_broken_seq(events) is None
+
+
+def test_a_move_changes_only_state_version_hash_and_time() -> None:
+    order, _ = created_draft()
+    later = AT + timedelta(minutes=5)
+    moved, event = order.move_to(S.VALIDATED, actor="m", at=later)
+    assert moved == replace(order, state=S.VALIDATED, version=event.seq, event_hash=event.hash, updated_at=later)
+    fresh = replace(order, version=0, event_hash=GENESIS_HASH)
+    created, first = fresh.created(actor="m", at=later)
+    assert created == replace(fresh, version=1, event_hash=first.hash, updated_at=later)

@@ -5,7 +5,7 @@ from importlib import import_module
 
 for _module in ("ledger", "orders", "idempotency", "outbox", "bank_messages", "statements", "audit",
                 "reconciliation", "screening", "approvals", "beneficiaries", "identity",
-                "field_keys", "imports"):
+                "field_keys", "imports", "statement_checks"):
     try:
         import_module(f"{__name__}.{_module}")
     except ModuleNotFoundError as exc:  # a concept not built yet; its module does not exist
