@@ -17,6 +17,7 @@ from typing import Any
 from yinqi.application import reconciliation, statement_checks
 from yinqi.application.bank_connector import BankTransportError, BankUnavailable
 from yinqi.application.ports import Clock, MessageCodec
+from yinqi.domain.problems import DomainError
 from yinqi.domain.reconciliation.matching import Discrepancy
 
 MATCHER = reconciliation.MATCHER
@@ -43,14 +44,39 @@ class ImportSummary:
                 "warnings": self.warnings, "checks": self.checks}
 
 
+# MT940 :25: is 35x; camt Acct/Id/Othr/Id is Max34Text: a longer "account" is a misread field.
+MAX_ACCOUNT_ID_CHARS = 35
+
+
+class StatementAccountInvalid(DomainError):
+    """A statement whose account identifier cannot be an account (too long): refused as a whole, with
+    the statement and the length named, rather than stored under a garbage account or crashing on
+    a column length (the two backends enforce lengths differently)."""
+
+    code = "STATEMENT_ACCOUNT_INVALID"
+
+
+def _check_accounts(parsed: Any, source: str) -> None:
+    for statement in parsed.statements:
+        account = statement.account.iban or statement.account.other_id or ""
+        if len(account) > MAX_ACCOUNT_ID_CHARS:
+            raise StatementAccountInvalid(
+                f"{source}: statement {statement.id}: account identifier {account[:20]!r}… is {len(account)} "
+                f"characters; an account identifier has at most {MAX_ACCOUNT_ID_CHARS} (a misplaced field?)",
+                where=f"{source}: statement {statement.id}: account", rule="max_length_35", value=len(account))
+
+
 def import_statement_file(*, uow_factory: Callable[[], Any], clock: Clock, codec: MessageCodec, data: bytes,
                           source: str) -> ImportSummary:
     """Read, store and reconcile one statement file in one transaction (all or nothing).
 
     Raises:
         XmlRejected (XML_REJECTED) / CamtInvalid (CAMT_INVALID): the file cannot be read.
+        StatementAccountInvalid (STATEMENT_ACCOUNT_INVALID): an account identifier longer than 35
+            characters (nothing stored).
     """
     parsed = codec.read_statements(data, source=source)
+    _check_accounts(parsed, source)
     digest = hashlib.sha256(data).hexdigest()
     summary = ImportSummary(format=parsed.format)
     with uow_factory() as uow:

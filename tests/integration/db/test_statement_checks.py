@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from tests.support.orders import PAYER_IBAN, funded_uow_factory
@@ -20,7 +20,7 @@ from yinqi.adapters.iso20022.camt053_writer import write_camt053
 from yinqi.adapters.iso20022.codec import Iso20022Codec
 from yinqi.adapters.iso20022.model import AccountId, BalanceAmount, Statement, StatementEntry
 from yinqi.application.statement_checks import list_breaks
-from yinqi.application.statements import import_statement_file
+from yinqi.application.statements import StatementAccountInvalid, import_statement_file
 from yinqi.domain.problems import DomainError
 
 CODEC = Iso20022Codec()
@@ -117,3 +117,19 @@ def test_every_shared_statement_file_runs_through_the_checks(engine: Engine, tes
             flagged[str(path.relative_to(testdata))] = found
     print(json.dumps(flagged, indent=1))
     assert flagged  # the shared files do contain breaks: the checks flag them rather than refuse the import
+
+
+def test_a_statement_whose_account_is_a_misread_field_is_refused_by_name_and_stores_nothing(
+        engine: Engine, testdata: Path) -> None:
+    """betterplace's sepa_snippet_broken.sta types a :86: as :25: after its :61: line; the tag-level
+    reading (its expected results) makes that 65-character text the account. Both backends refuse
+    it the same way (PostgreSQL used to fail on a column length, SQLite stored it)."""
+    broken = next(testdata.rglob("sepa_snippet_broken.sta"))
+    new_uow = funded_uow_factory(engine, opening="0", clock=CLOCK)
+    with pytest.raises(StatementAccountInvalid) as refused:
+        import_statement_file(uow_factory=new_uow, clock=CLOCK, codec=CODEC, data=broken.read_bytes(),
+                              source=broken.name)
+    assert refused.value.code == "STATEMENT_ACCOUNT_INVALID" and refused.value.rule == "max_length_35"
+    assert "T089414086000001" in refused.value.where and str(refused.value.value) == "65"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM bank_statements")).scalar_one() == 0
