@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from starlette.requests import Request
 
 from tests.support.auth import acting_as, principal
 from yinqi.application import audit
@@ -16,6 +17,7 @@ from yinqi.config import Settings
 from yinqi.domain.identity.principal import Role
 from yinqi.entrypoints.api.app import create_app
 from yinqi.entrypoints.hub_app import build_app
+from yinqi.entrypoints.web.audit import refused_action
 
 NOW = datetime(2030, 1, 10, 9, 0, tzinfo=UTC)
 AUDITOR = principal("auditor", Role.AUDITOR, channel="console")  # type: ignore[arg-type]
@@ -80,3 +82,19 @@ def test_an_operator_gets_403_and_the_refusal_is_audited(client: TestClient) -> 
     assert status == 403 and "order.create" not in html and 'href="/audit"' not in html
     _, html = page(client, AUDITOR, "?outcome=denied")
     assert "GET /audit" in html and "FORBIDDEN" in html
+
+
+def _request(template: str, **params: str) -> Request:
+    class Route:
+        path = template
+
+    return Request({"type": "http", "method": "POST", "path": template, "route": Route(), "path_params": params,
+                    "headers": [], "query_string": b""})
+
+
+def test_a_refused_request_keeps_a_uuid_object_id_whole_and_masks_any_other_path_value() -> None:
+    all_digit_group = "74845897-0000-4000-8000-000000000001"  # digit runs, yet an id, not an account
+    assert refused_action(_request("/orders/{order_id}/approve", order_id=all_digit_group)) == (
+        "POST /orders/{order_id}/approve", "order", all_digit_group)
+    _, _, masked = refused_action(_request("/statements/{pk}", pk="NL91ABNA0417164300-2030-01-10"))
+    assert masked is not None and "0417164300" not in masked

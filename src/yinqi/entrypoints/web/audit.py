@@ -15,6 +15,7 @@ banner stating whether the whole chain verifies.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +35,7 @@ __all__ = ["anonymous_principal", "audit_refusal", "build_audit_router", "event_
 log = logging.getLogger("yinqi.audit")
 NO_STORE = {"Cache-Control": "no-store"}
 PAGE_SIZE = 100
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def anonymous_principal(request: Request) -> Principal:
@@ -51,7 +53,9 @@ def refused_action(request: Request) -> tuple[str, str, str | None]:
     if params:
         name, value = next(iter(params.items()))
         object_type = name.removesuffix("_id") or name
-        return f"{request.method} {template}", object_type, audit.mask_text(str(value))[:200]
+        text = str(value)  # a UUID is our own id, never an account; anything else may carry one: masked
+        object_id = text if _UUID.fullmatch(text) else audit.mask_text(text)[:200]
+        return f"{request.method} {template}", object_type, object_id
     segments = [s for s in template.split("/") if s and not s.startswith("{") and s not in ("api", "v1")]
     return f"{request.method} {template}", segments[-1] if segments else "route", None
 
